@@ -95,8 +95,12 @@ pub struct DecodedHcert {
 
 /// Encodes and signs a DCC into an `HC1:` string.
 pub fn encode(dcc: &Dcc, claims: &IssueClaims, signer: &dyn Signer) -> Result<String, EncodeError> {
-    let cose = sign(dcc, claims, signer)?;
-    let compressed = compress::deflate(&cose)?;
+    encode_cose(&sign(dcc, claims, signer)?)
+}
+
+/// Compresses signed COSE_Sign1 bytes and writes them as an `HC1:` string.
+pub fn encode_cose(cose: &[u8]) -> Result<String, EncodeError> {
+    let compressed = compress::deflate(cose)?;
     let mut out = String::with_capacity(prefix::HC1_PREFIX.len() + compressed.len() / 2 * 3 + 3);
     out.push_str(prefix::HC1_PREFIX);
     out.push_str(&base45::encode(&compressed));

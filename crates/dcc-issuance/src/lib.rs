@@ -1,0 +1,12 @@
+//! `dcc-issuance`: the use cases of the issuing system, free of HTTP.
+//!
+//! A pharmacy's request ([`request::IssueRequest`], parsed from the body of
+//! `POST /api/certify/v2/issue`) becomes a complete payload ([`payload::build_payload`]: standardised
+//! names, UVCI from the pharmacy's registry segment, country, issuer), which the certificate server
+//! ([`signing::CertificateServer`]) signs after checking its DSC. Business rules live here so
+//! that they cannot import axum (the server crate calls in, never the other way round).
+
+pub mod payload;
+pub mod request;
+pub mod signing;
+pub mod violation;

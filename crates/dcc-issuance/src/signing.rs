@@ -1,0 +1,279 @@
+//! The certificate server's role: build and sign the HCERT from a validated payload.
+//!
+//! It holds one DSC and key per certificate type and refuses to sign when that DSC is not
+//! valid at signing time, when `exp` would pass the DSC's notAfter, when the DSC's key usage
+//! excludes the type, or when the payload fails the strict issuing schema. It never signs a
+//! hash or a COSE structure supplied by a caller (german-context.md §3.3 describes the
+//! "sign this hash" API we do not offer).
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use dcc_core::dsc::Dsc;
+use dcc_core::hcert::cwt::IssueClaims;
+use dcc_core::hcert::{self, EncodeError};
+use dcc_core::kid::Kid;
+use dcc_core::model::Dcc;
+use dcc_core::model::certificate_type::CertificateType;
+use dcc_core::signer::Signer;
+use dcc_core::validation::{self, Mode};
+
+use crate::violation::FieldViolation;
+
+/// The key, DSC and certificate lifetime for one certificate type.
+pub struct TypeSigner {
+    /// The signing key (a file key or an HSM key).
+    pub signer: Arc<dyn Signer>,
+    /// The DSC of that key.
+    pub dsc: Dsc,
+    /// `exp - iat` for certificates of this type, in seconds.
+    pub lifetime_seconds: i64,
+}
+
+/// The certificate server: one [`TypeSigner`] per certificate type.
+pub struct CertificateServer {
+    country: String,
+    signers: BTreeMap<CertificateType, TypeSigner>,
+}
+
+/// A signed certificate and what the ledger needs to know about it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignedCertificate {
+    /// The `HC1:` text.
+    pub hc1: String,
+    /// The kid of the DSC that signed it.
+    pub kid: Kid,
+    /// `iat`, seconds since 1970.
+    pub issued_at: i64,
+    /// `exp`, seconds since 1970.
+    pub expires_at: i64,
+    /// The raw COSE signature (for the SIGNATURE revocation hash).
+    pub signature: Vec<u8>,
+}
+
+/// Why the certificate server refused or failed to sign.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SigningError {
+    /// No key is configured for this certificate type.
+    #[error("no signing key is configured for {0} certificates")]
+    NoKey(CertificateType),
+    /// The key's kid is not the configured DSC's kid.
+    #[error("the signing key does not belong to the configured DSC for {0} certificates")]
+    KeyDscMismatch(CertificateType),
+    /// The DSC's extended key usage does not allow this type.
+    #[error("the DSC for {0} certificates does not allow signing them (extended key usage)")]
+    KeyUsage(CertificateType),
+    /// The DSC is not valid at signing time.
+    #[error("the DSC for {certificate_type} certificates is not valid now")]
+    DscNotValid {
+        /// The type whose DSC it is.
+        certificate_type: CertificateType,
+    },
+    /// `exp` would pass the DSC's notAfter.
+    #[error("the certificate would expire after its DSC (notAfter {not_after})")]
+    ExpiryBeyondDsc {
+        /// The DSC's notAfter, seconds since 1970.
+        not_after: i64,
+    },
+    /// The payload fails the strict issuing schema (the portal should have caught this).
+    #[error("the payload is invalid: {}", .0.first().map(ToString::to_string).unwrap_or_default())]
+    InvalidPayload(Vec<FieldViolation>),
+    /// Encoding or the signing key failed.
+    #[error(transparent)]
+    Encode(#[from] EncodeError),
+}
+
+impl CertificateServer {
+    /// A certificate server issuing as `country` (the CWT `iss`).
+    pub fn new(country: impl Into<String>) -> Self {
+        Self {
+            country: country.into(),
+            signers: BTreeMap::new(),
+        }
+    }
+
+    /// Configures the key for a type, checking that key, DSC and key usage fit together.
+    pub fn with_type(
+        mut self,
+        certificate_type: CertificateType,
+        type_signer: TypeSigner,
+    ) -> Result<Self, SigningError> {
+        if type_signer.signer.kid() != type_signer.dsc.kid() {
+            return Err(SigningError::KeyDscMismatch(certificate_type));
+        }
+        if !type_signer.dsc.key_usage().allows(certificate_type) {
+            return Err(SigningError::KeyUsage(certificate_type));
+        }
+        self.signers.insert(certificate_type, type_signer);
+        Ok(self)
+    }
+
+    /// The DSCs in use, for publishing and for verifying what was issued.
+    pub fn dscs(&self) -> impl Iterator<Item = &Dsc> {
+        self.signers.values().map(|type_signer| &type_signer.dsc)
+    }
+
+    /// Signs a payload at `now` (seconds since 1970).
+    pub fn sign(&self, dcc: &Dcc, now: i64) -> Result<SignedCertificate, SigningError> {
+        let certificate_type = dcc.certificate_type();
+        let type_signer = self
+            .signers
+            .get(&certificate_type)
+            .ok_or(SigningError::NoKey(certificate_type))?;
+        let violations = validation::validate(&dcc.to_json(), Mode::Issue);
+        if !violations.is_empty() {
+            return Err(SigningError::InvalidPayload(
+                violations.iter().map(FieldViolation::from).collect(),
+            ));
+        }
+        let dsc = &type_signer.dsc;
+        let not_before = dsc.not_before().unix_timestamp();
+        let not_after = dsc.not_after().unix_timestamp();
+        if now < not_before || now > not_after {
+            return Err(SigningError::DscNotValid { certificate_type });
+        }
+        let expires_at = now + type_signer.lifetime_seconds;
+        if expires_at > not_after {
+            return Err(SigningError::ExpiryBeyondDsc { not_after });
+        }
+        let claims = IssueClaims {
+            issuer: self.country.clone(),
+            issued_at: now,
+            expires_at,
+        };
+        let cose = hcert::sign(dcc, &claims, type_signer.signer.as_ref())?;
+        let hc1 = hcert::encode_cose(&cose)?;
+        let signature = hcert::cose::CoseSign1::from_bytes(&cose)
+            .map(|decoded| decoded.signature)
+            .unwrap_or_default();
+        Ok(SignedCertificate {
+            hc1,
+            kid: dsc.kid(),
+            issued_at: now,
+            expires_at,
+            signature,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use aws_lc_rs::rand::SystemRandom;
+    use aws_lc_rs::signature::{ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair};
+    use dcc_core::signer::SoftwareSigner;
+    use dcc_core::trust_list::TrustList;
+    use rcgen::{CertificateParams, CustomExtension, KeyPair};
+
+    use super::*;
+
+    /// A DSC valid 2021-01-01 .. 2023-01-01 whose EKU allows `eku_last`
+    /// (1.3.6.1.4.1.1847.2021.1.<eku_last>), and its key.
+    fn type_signer(eku_last: u8, lifetime_days: i64) -> TypeSigner {
+        let rng = SystemRandom::new();
+        let pkcs8 = EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &rng).unwrap();
+        let key = KeyPair::from_pkcs8_der_and_sign_algo(
+            &pkcs8.as_ref().into(),
+            &rcgen::PKCS_ECDSA_P256_SHA256,
+        )
+        .unwrap();
+        let mut params = CertificateParams::default();
+        params.not_before = rcgen::date_time_ymd(2021, 1, 1);
+        params.not_after = rcgen::date_time_ymd(2023, 1, 1);
+        let oid = [
+            0x2B, 0x06, 0x01, 0x04, 0x01, 0x8E, 0x37, 0x8F, 0x65, 0x01, eku_last,
+        ];
+        let mut eku = vec![0x30, 13, 0x06, 11];
+        eku.extend_from_slice(&oid);
+        params
+            .custom_extensions
+            .push(CustomExtension::from_oid_content(&[2, 5, 29, 37], eku));
+        let der = params.self_signed(&key).unwrap().der().to_vec();
+        TypeSigner {
+            signer: Arc::new(SoftwareSigner::es256_from_pkcs8(pkcs8.as_ref(), &der).unwrap()),
+            dsc: Dsc::from_der(&der).unwrap(),
+            lifetime_seconds: lifetime_days * DAY,
+        }
+    }
+
+    fn vaccination() -> Dcc {
+        Dcc::from_json(&serde_json::json!({
+            "ver": "1.3.0",
+            "nam": {"fn": "Muster", "fnt": "MUSTER"},
+            "dob": "1964",
+            "v": [{"tg": "840539006", "vp": "1119349007", "mp": "EU/1/20/1528",
+                   "ma": "ORG-100030215", "dn": 1, "sd": 2, "dt": "2021-05-29", "co": "DE",
+                   "is": "Robert Koch-Institut", "ci": "URN:UVCI:01:DE:APO1/X1#F"}]
+        }))
+        .unwrap()
+    }
+
+    const JULY_2021: i64 = 1_625_097_600;
+    const DAY: i64 = 86_400;
+
+    #[test]
+    fn signs_what_verifies() {
+        let server = CertificateServer::new("DE")
+            .with_type(CertificateType::Vaccination, type_signer(2, 365))
+            .unwrap();
+        let signed = server.sign(&vaccination(), JULY_2021).unwrap();
+        assert_eq!(signed.expires_at, JULY_2021 + 365 * DAY);
+        assert_eq!(signed.signature.len(), 64);
+        let trust: TrustList = server.dscs().cloned().collect();
+        let verification = dcc_core::verify::verify(&signed.hc1, &trust, JULY_2021).unwrap();
+        assert!(verification.is_valid(), "{verification:?}");
+        assert_eq!(verification.hcert.claims.issuer.as_deref(), Some("DE"));
+    }
+
+    #[test]
+    fn refuses_a_dsc_whose_key_usage_excludes_the_type() {
+        let error = CertificateServer::new("DE")
+            .with_type(CertificateType::Vaccination, type_signer(1, 365))
+            .err()
+            .unwrap();
+        assert!(matches!(
+            error,
+            SigningError::KeyUsage(CertificateType::Vaccination)
+        ));
+    }
+
+    #[test]
+    fn refuses_outside_the_dsc_validity() {
+        let server = CertificateServer::new("DE")
+            .with_type(CertificateType::Vaccination, type_signer(2, 365))
+            .unwrap();
+        // 2024: the DSC expired at the start of 2023.
+        let error = server
+            .sign(&vaccination(), JULY_2021 + 1000 * DAY)
+            .unwrap_err();
+        assert!(matches!(error, SigningError::DscNotValid { .. }), "{error}");
+        // Mid-2022 plus a year passes notAfter.
+        let error = server
+            .sign(&vaccination(), JULY_2021 + 365 * DAY)
+            .unwrap_err();
+        assert!(matches!(
+            error,
+            SigningError::ExpiryBeyondDsc {
+                not_after: 1_672_531_200
+            }
+        ));
+    }
+
+    #[test]
+    fn refuses_unconfigured_types_and_invalid_payloads() {
+        let server = CertificateServer::new("DE");
+        assert!(matches!(
+            server.sign(&vaccination(), JULY_2021),
+            Err(SigningError::NoKey(CertificateType::Vaccination))
+        ));
+        let server = server
+            .with_type(CertificateType::Vaccination, type_signer(2, 365))
+            .unwrap();
+        let mut dcc = vaccination();
+        dcc.name.family_name_standardised = Some("muster".into());
+        assert!(matches!(
+            server.sign(&dcc, JULY_2021),
+            Err(SigningError::InvalidPayload(_))
+        ));
+    }
+}
