@@ -7,16 +7,31 @@ cd "$(dirname "$0")/.."
 export CARGO_INCREMENTAL=0
 export CARGO_TERM_COLOR=never
 
-# Debian packages the tests need (none yet beyond the toolchain; later issues add
-# PostgreSQL, SoftHSM2, zbar-tools, poppler-utils and Chromium here).
+# Debian packages the tests need (later issues add SoftHSM2, zbar-tools, poppler-utils and
+# Chromium here). Each entry is "command:package".
 need_packages=()
-for tool_package in ; do
+for tool_package in pg_ctlcluster:postgresql pg_isready:postgresql-client; do
   tool=${tool_package%%:*}; package=${tool_package#*:}
   command -v "$tool" >/dev/null 2>&1 || need_packages+=("$package")
 done
 if [ ${#need_packages[@]} -gt 0 ]; then
   echo "== installing ${need_packages[*]}"
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_packages[@]}"
+fi
+
+# PostgreSQL for the storage tests (dcc-store runs every test on SQLite and on PostgreSQL).
+# The tests connect to DCC_TEST_POSTGRES_URL; they fail loudly when it is unreachable.
+export DCC_TEST_POSTGRES_URL=${DCC_TEST_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/postgres}
+if ! pg_isready -q -h 127.0.0.1 -p 5432; then
+  echo "== starting PostgreSQL"
+  cluster_version=$(ls /etc/postgresql | sort -V | tail -n 1)
+  pg_ctlcluster --skip-systemctl-redirect "$cluster_version" main start
+  for _ in $(seq 1 30); do pg_isready -q -h 127.0.0.1 -p 5432 && break; sleep 1; done
+fi
+# Local connections must be trusted for the test role (as on the CI image); make sure of it.
+if ! psql "$DCC_TEST_POSTGRES_URL" -qAtc 'select 1' >/dev/null 2>&1; then
+  echo "PostgreSQL is running but $DCC_TEST_POSTGRES_URL does not accept connections" >&2
+  exit 1
 fi
 
 echo "== cargo fmt"

@@ -1,0 +1,111 @@
+//! The typed audit events of the issuing system (style.md rule 20). They are written by the
+//! store in the same transaction as the action they record, hash-chained and append-only, and
+//! carry identifiers only: never names, dates of birth or payloads.
+
+use serde_json::{Value, json};
+
+/// Something that happened and must be traceable.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum AuditEvent {
+    /// A certificate was issued and recorded.
+    CertificateIssued {
+        /// The pharmacy.
+        telematik_id: String,
+        /// The new certificate's UVCI.
+        uvci: String,
+        /// `v`, `t` or `r`.
+        certificate_type: &'static str,
+        /// The kid of the signing DSC (base64).
+        kid: String,
+    },
+    /// An idempotent retry returned an earlier certificate.
+    CertificateReturnedAgain {
+        /// The pharmacy.
+        telematik_id: String,
+        /// The earlier certificate's UVCI.
+        uvci: String,
+    },
+    /// An issuance request was refused.
+    IssuanceRejected {
+        /// The pharmacy, when known.
+        telematik_id: Option<String>,
+        /// The stable error code of the refusal.
+        code: &'static str,
+    },
+    /// A connection or request was refused because of the client's identity.
+    AccessRejected {
+        /// The Telematik-ID from the certificate, when it could be read.
+        telematik_id: Option<String>,
+        /// The stable code (`unknown_ca`, `wrong_profession`, `suspended`, …).
+        code: &'static str,
+    },
+    /// A pharmacy was added to the registry.
+    PharmacyRegistered {
+        /// The pharmacy.
+        telematik_id: String,
+        /// Its UVCI issuer segment.
+        issuer_segment: String,
+    },
+    /// A pharmacy was suspended or reactivated.
+    PharmacyStatusChanged {
+        /// The pharmacy.
+        telematik_id: String,
+        /// `active` or `suspended`.
+        status: &'static str,
+    },
+}
+
+impl AuditEvent {
+    /// The event's kind, as stored.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::CertificateIssued { .. } => "certificate_issued",
+            Self::CertificateReturnedAgain { .. } => "certificate_returned_again",
+            Self::IssuanceRejected { .. } => "issuance_rejected",
+            Self::AccessRejected { .. } => "access_rejected",
+            Self::PharmacyRegistered { .. } => "pharmacy_registered",
+            Self::PharmacyStatusChanged { .. } => "pharmacy_status_changed",
+        }
+    }
+
+    /// The pharmacy the event concerns.
+    pub fn telematik_id(&self) -> Option<&str> {
+        match self {
+            Self::CertificateIssued { telematik_id, .. }
+            | Self::CertificateReturnedAgain { telematik_id, .. }
+            | Self::PharmacyRegistered { telematik_id, .. }
+            | Self::PharmacyStatusChanged { telematik_id, .. } => Some(telematik_id),
+            Self::IssuanceRejected { telematik_id, .. } | Self::AccessRejected { telematik_id, .. } => {
+                telematik_id.as_deref()
+            }
+        }
+    }
+
+    /// The certificate the event concerns.
+    pub fn uvci(&self) -> Option<&str> {
+        match self {
+            Self::CertificateIssued { uvci, .. } | Self::CertificateReturnedAgain { uvci, .. } => {
+                Some(uvci)
+            }
+            _ => None,
+        }
+    }
+
+    /// The event's details (identifiers and codes only).
+    pub fn detail(&self) -> Value {
+        match self {
+            Self::CertificateIssued { certificate_type, kid, .. } => {
+                json!({"certificate_type": certificate_type, "kid": kid})
+            }
+            Self::CertificateReturnedAgain { .. } => json!({}),
+            Self::IssuanceRejected { code, .. } | Self::AccessRejected { code, .. } => {
+                json!({"code": code})
+            }
+            Self::PharmacyRegistered { issuer_segment, .. } => {
+                json!({"issuer_segment": issuer_segment})
+            }
+            Self::PharmacyStatusChanged { status, .. } => json!({"status": status}),
+        }
+    }
+}

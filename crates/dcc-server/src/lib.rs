@@ -1,0 +1,7 @@
+//! `dcc-server`: the pharmacy portal and the certificate server, axum over mutual TLS.
+//!
+//! The TLS layer ([`tls`]) emulates the health network (TI): only clients with an institution
+//! certificate that chains to the configured CA get through, and each connection's identity
+//! is parsed once and handed to the handlers as a typed value.
+
+pub mod tls;

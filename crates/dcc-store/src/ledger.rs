@@ -1,0 +1,316 @@
+//! The certificate ledger, and the short-lived store of issued HC1 texts for idempotent retries.
+//!
+//! The ledger records every issued certificate for billing, revocation and abuse detection, and
+//! deliberately holds **no names and no dates of birth**: only the UVCI, the issuing pharmacy,
+//! the medical product or test type, dose numbers, the event date, the signing key id, the
+//! revocation hash (`uci_hash`) and the idempotency data.
+//!
+//! # Personal data: `issued_responses`
+//!
+//! [`insert_response`] stores the complete HC1 text, which encodes the holder's name and date of
+//! birth. **It is the only place this crate stores personal data.** It exists because an
+//! idempotent retry (same pharmacy, same idempotency key, same request body) must return the
+//! very same certificate rather than sign a second one; the signature cannot be reproduced
+//! without re-signing, so the text is kept. Each row carries `keep_until`, the caller keeps that
+//! window short (the retry window, not the certificate lifetime), [`find_response`] ignores rows
+//! past it, and [`purge_responses`] deletes them; call it periodically.
+
+use sqlx::any::AnyRow;
+use sqlx::{Any, Executor, Row, Transaction};
+
+use crate::error::{ConflictTarget, StoreError, UniqueKey, insert_error, query_error};
+
+/// One issued certificate, without personal data.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LedgerEntry {
+    /// Unique vaccination certificate identifier (primary key).
+    pub uvci: String,
+    /// Issuing pharmacy; must be registered.
+    pub telematik_id: String,
+    /// Vaccination, test or recovery.
+    pub certificate_type: CertificateType,
+    /// Medicinal product (`mp`) for vaccinations, the test type for tests, the disease agent
+    /// for recoveries.
+    pub product: String,
+    /// Dose number (`dn`); `None` for tests and recoveries.
+    pub dose_number: Option<i64>,
+    /// Total doses in the series (`sd`); `None` for tests and recoveries.
+    pub total_doses: Option<i64>,
+    /// Vaccination date, test sample time or first positive result, as in the payload
+    /// (ISO 8601 text).
+    pub event_date: String,
+    /// Key identifier of the signing DSC, base64.
+    pub kid: String,
+    /// Revocation hash of the UCI, hex.
+    pub uci_hash: String,
+    /// Issuance time, unix seconds.
+    pub issued_at: i64,
+    /// Certificate expiry, unix seconds.
+    pub expires_at: i64,
+    /// The pharmacy's idempotency key, if the request carried one; unique per pharmacy.
+    pub idempotency_key: Option<String>,
+    /// Hex SHA-256 of the request body, to tell a true retry from a reused key.
+    pub request_hash: String,
+    /// Revocation time, unix seconds.
+    pub revoked_at: Option<i64>,
+    /// Why the certificate was revoked (a short code, never personal data).
+    pub revocation_reason: Option<String>,
+}
+
+/// The three DCC kinds, stored as the payload's group letter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CertificateType {
+    /// Vaccination (`v`).
+    Vaccination,
+    /// Test (`t`).
+    Test,
+    /// Recovery (`r`).
+    Recovery,
+}
+
+impl CertificateType {
+    /// The value stored in `certificate_ledger.certificate_type`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Vaccination => "v",
+            Self::Test => "t",
+            Self::Recovery => "r",
+        }
+    }
+
+    fn from_column(text: &str) -> Result<Self, StoreError> {
+        match text {
+            "v" => Ok(Self::Vaccination),
+            "t" => Ok(Self::Test),
+            "r" => Ok(Self::Recovery),
+            _ => Err(StoreError::Corrupt {
+                table: "certificate_ledger",
+                column: "certificate_type",
+            }),
+        }
+    }
+}
+
+/// Records an issued certificate.
+///
+/// Fails with [`StoreError::Conflict`] naming [`ConflictTarget::Uvci`], or
+/// [`ConflictTarget::IdempotencyKey`] when the pharmacy already used the key (look the existing
+/// entry up with [`find_by_idempotency_key`] first; a concurrent retry may still lose the race
+/// and get this conflict).
+pub async fn insert(tx: &mut Transaction<'_, Any>, entry: &LedgerEntry) -> Result<(), StoreError> {
+    sqlx::query(INSERT)
+        .bind(&entry.uvci)
+        .bind(&entry.telematik_id)
+        .bind(entry.certificate_type.as_str())
+        .bind(&entry.product)
+        .bind(entry.dose_number)
+        .bind(entry.total_doses)
+        .bind(&entry.event_date)
+        .bind(&entry.kid)
+        .bind(&entry.uci_hash)
+        .bind(entry.issued_at)
+        .bind(entry.expires_at)
+        .bind(entry.idempotency_key.as_deref())
+        .bind(&entry.request_hash)
+        .bind(entry.revoked_at)
+        .bind(entry.revocation_reason.as_deref())
+        .execute(&mut **tx)
+        .await
+        .map_err(|error| insert_error(error, LEDGER_KEYS))?;
+    Ok(())
+}
+
+/// Looks an entry up by UVCI. Pass `&mut *tx` or `store.pool()`.
+pub async fn find_by_uvci<'e, E>(executor: E, uvci: &str) -> Result<Option<LedgerEntry>, StoreError>
+where
+    E: Executor<'e, Database = Any>,
+{
+    sqlx::query(FIND_BY_UVCI)
+        .bind(uvci)
+        .fetch_optional(executor)
+        .await
+        .map_err(query_error)?
+        .as_ref()
+        .map(from_row)
+        .transpose()
+}
+
+/// Looks up the entry a pharmacy issued under an idempotency key. Compare its `request_hash`
+/// with the new request's to tell a retry from a reused key.
+pub async fn find_by_idempotency_key<'e, E>(
+    executor: E,
+    telematik_id: &str,
+    idempotency_key: &str,
+) -> Result<Option<LedgerEntry>, StoreError>
+where
+    E: Executor<'e, Database = Any>,
+{
+    sqlx::query(FIND_BY_IDEMPOTENCY_KEY)
+        .bind(telematik_id)
+        .bind(idempotency_key)
+        .fetch_optional(executor)
+        .await
+        .map_err(query_error)?
+        .as_ref()
+        .map(from_row)
+        .transpose()
+}
+
+/// Counts the certificates a pharmacy issued with `issued_from <= issued_at < issued_until`
+/// (a billing period), revoked ones included.
+pub async fn count_by_pharmacy<'e, E>(
+    executor: E,
+    telematik_id: &str,
+    issued_from: i64,
+    issued_until: i64,
+) -> Result<u64, StoreError>
+where
+    E: Executor<'e, Database = Any>,
+{
+    let count: i64 = sqlx::query(COUNT_BY_PHARMACY)
+        .bind(telematik_id)
+        .bind(issued_from)
+        .bind(issued_until)
+        .fetch_one(executor)
+        .await
+        .map_err(query_error)?
+        .try_get(0)
+        .map_err(query_error)?;
+    u64::try_from(count).map_err(|_| StoreError::Corrupt {
+        table: "certificate_ledger",
+        column: "count(*)",
+    })
+}
+
+/// Marks a certificate revoked. Returns the entry as it now stands, or `None` when no entry has
+/// this UVCI. Revoking twice keeps the first time and reason.
+pub async fn revoke(
+    tx: &mut Transaction<'_, Any>,
+    uvci: &str,
+    reason: &str,
+    now: i64,
+) -> Result<Option<LedgerEntry>, StoreError> {
+    sqlx::query(REVOKE)
+        .bind(uvci)
+        .bind(now)
+        .bind(reason)
+        .execute(&mut **tx)
+        .await
+        .map_err(query_error)?;
+    find_by_uvci(&mut **tx, uvci).await
+}
+
+/// Keeps the HC1 text of a freshly issued certificate until `keep_until` (unix seconds), so an
+/// idempotent retry can return it. See the module docs: this is personal data.
+pub async fn insert_response(
+    tx: &mut Transaction<'_, Any>,
+    uvci: &str,
+    hc1: &str,
+    keep_until: i64,
+) -> Result<(), StoreError> {
+    sqlx::query(INSERT_RESPONSE)
+        .bind(uvci)
+        .bind(hc1)
+        .bind(keep_until)
+        .execute(&mut **tx)
+        .await
+        .map_err(|error| insert_error(error, RESPONSE_KEYS))?;
+    Ok(())
+}
+
+/// The stored HC1 text for `uvci`, unless it is missing or its `keep_until` is not after `now`
+/// (an expired row is treated as gone even before [`purge_responses`] deletes it).
+pub async fn find_response<'e, E>(
+    executor: E,
+    uvci: &str,
+    now: i64,
+) -> Result<Option<String>, StoreError>
+where
+    E: Executor<'e, Database = Any>,
+{
+    sqlx::query(FIND_RESPONSE)
+        .bind(uvci)
+        .bind(now)
+        .fetch_optional(executor)
+        .await
+        .map_err(query_error)?
+        .map(|row| row.try_get("hc1").map_err(query_error))
+        .transpose()
+}
+
+/// Deletes every stored response whose `keep_until` is not after `now`; returns how many.
+pub async fn purge_responses(tx: &mut Transaction<'_, Any>, now: i64) -> Result<u64, StoreError> {
+    let result = sqlx::query(PURGE_RESPONSES)
+        .bind(now)
+        .execute(&mut **tx)
+        .await
+        .map_err(query_error)?;
+    Ok(result.rows_affected())
+}
+
+fn from_row(row: &AnyRow) -> Result<LedgerEntry, StoreError> {
+    let certificate_type: String = row.try_get("certificate_type").map_err(query_error)?;
+    Ok(LedgerEntry {
+        uvci: row.try_get("uvci").map_err(query_error)?,
+        telematik_id: row.try_get("telematik_id").map_err(query_error)?,
+        certificate_type: CertificateType::from_column(&certificate_type)?,
+        product: row.try_get("product").map_err(query_error)?,
+        dose_number: row.try_get("dose_number").map_err(query_error)?,
+        total_doses: row.try_get("total_doses").map_err(query_error)?,
+        event_date: row.try_get("event_date").map_err(query_error)?,
+        kid: row.try_get("kid").map_err(query_error)?,
+        uci_hash: row.try_get("uci_hash").map_err(query_error)?,
+        issued_at: row.try_get("issued_at").map_err(query_error)?,
+        expires_at: row.try_get("expires_at").map_err(query_error)?,
+        idempotency_key: row.try_get("idempotency_key").map_err(query_error)?,
+        request_hash: row.try_get("request_hash").map_err(query_error)?,
+        revoked_at: row.try_get("revoked_at").map_err(query_error)?,
+        revocation_reason: row.try_get("revocation_reason").map_err(query_error)?,
+    })
+}
+
+const LEDGER_KEYS: &[UniqueKey] = &[
+    UniqueKey {
+        target: ConflictTarget::Uvci,
+        postgres_constraint: "certificate_ledger_pkey",
+        sqlite_column: "certificate_ledger.uvci",
+    },
+    UniqueKey {
+        target: ConflictTarget::IdempotencyKey,
+        postgres_constraint: "certificate_ledger_idempotency_key",
+        sqlite_column: "certificate_ledger.idempotency_key",
+    },
+];
+
+const RESPONSE_KEYS: &[UniqueKey] = &[UniqueKey {
+    target: ConflictTarget::IssuedResponse,
+    postgres_constraint: "issued_responses_pkey",
+    sqlite_column: "issued_responses.uvci",
+}];
+
+const INSERT: &str = "INSERT INTO certificate_ledger (uvci, telematik_id, certificate_type, \
+     product, dose_number, total_doses, event_date, kid, uci_hash, issued_at, expires_at, \
+     idempotency_key, request_hash, revoked_at, revocation_reason) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)";
+
+const FIND_BY_UVCI: &str = "SELECT uvci, telematik_id, certificate_type, product, dose_number, \
+     total_doses, event_date, kid, uci_hash, issued_at, expires_at, idempotency_key, \
+     request_hash, revoked_at, revocation_reason FROM certificate_ledger WHERE uvci = $1";
+
+const FIND_BY_IDEMPOTENCY_KEY: &str = "SELECT uvci, telematik_id, certificate_type, product, \
+     dose_number, total_doses, event_date, kid, uci_hash, issued_at, expires_at, \
+     idempotency_key, request_hash, revoked_at, revocation_reason FROM certificate_ledger \
+     WHERE telematik_id = $1 AND idempotency_key = $2";
+
+const COUNT_BY_PHARMACY: &str = "SELECT COUNT(*) FROM certificate_ledger \
+     WHERE telematik_id = $1 AND issued_at >= $2 AND issued_at < $3";
+
+const REVOKE: &str = "UPDATE certificate_ledger SET revoked_at = $2, revocation_reason = $3 \
+     WHERE uvci = $1 AND revoked_at IS NULL";
+
+const INSERT_RESPONSE: &str =
+    "INSERT INTO issued_responses (uvci, hc1, keep_until) VALUES ($1, $2, $3)";
+
+const FIND_RESPONSE: &str = "SELECT hc1 FROM issued_responses WHERE uvci = $1 AND keep_until > $2";
+
+const PURGE_RESPONSES: &str = "DELETE FROM issued_responses WHERE keep_until <= $1";

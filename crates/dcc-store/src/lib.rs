@@ -1,0 +1,25 @@
+//! All SQL of the DCC issuance service.
+//!
+//! One code path serves SQLite and PostgreSQL through sqlx's `Any` driver; only the migrations
+//! (`migrations/sqlite`, `migrations/postgres`) and a few transaction statements differ.
+//!
+//! - [`Store`] connects, applies the embedded migrations and starts transactions.
+//! - [`pharmacies`]: the registry of pharmacies allowed to issue.
+//! - [`ledger`]: issued certificates without personal data, plus the short-lived HC1 store for
+//!   idempotent retries (the only personal data kept).
+//! - [`audit`]: the append-only, hash-chained audit log.
+//!
+//! Write functions take `&mut Transaction<'_, Any>`, so the use case decides where the
+//! transaction ends. Read functions take any executor: `&mut *tx` or `store.pool()`. "Not
+//! found" is `Ok(None)`; a database failure is `Err`. Times are unix seconds passed in by the
+//! caller: nothing here reads the clock.
+
+pub mod audit;
+mod db;
+mod error;
+pub mod ledger;
+mod migrate;
+pub mod pharmacies;
+
+pub use db::{Backend, Store};
+pub use error::{ConflictTarget, StoreError};

@@ -1,0 +1,61 @@
+//! The storage suite: every test below runs once on SQLite (a temp file) and once on PostgreSQL
+//! (a fresh database named by UUID), as `sqlite::<name>` and `postgres::<name>`.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+#![allow(missing_docs)]
+
+mod audit;
+mod ledger;
+mod migrations;
+mod pharmacies;
+mod support;
+mod transactions;
+
+/// Generates one `#[tokio::test]` per backend for each `module::test` listed.
+macro_rules! backend_suite {
+    ($($module:ident :: $test:ident),* $(,)?) => {
+        backend_suite!(@backend sqlite, Sqlite, $($module::$test),*);
+        backend_suite!(@backend postgres, Postgres, $($module::$test),*);
+    };
+    (@backend $name:ident, $backend:ident, $($module:ident :: $test:ident),*) => {
+        mod $name {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn $test() {
+                    crate::support::run(dcc_store::Backend::$backend, crate::$module::$test).await;
+                }
+            )*
+        }
+    };
+}
+
+backend_suite! {
+    migrations::migrations_apply_twice,
+    migrations::migrations_refuse_changed_checksum,
+    migrations::migrations_refuse_unknown_version,
+    migrations::connection_settings_are_applied,
+    pharmacies::pharmacy_insert_and_find,
+    pharmacies::pharmacy_duplicates_conflict,
+    pharmacies::pharmacy_suspend_and_reactivate,
+    pharmacies::pharmacy_list_is_sorted,
+    ledger::ledger_insert_and_find,
+    ledger::ledger_duplicate_uvci_conflicts,
+    ledger::ledger_idempotency_key_is_unique_per_pharmacy,
+    ledger::ledger_rejects_unknown_pharmacy,
+    ledger::ledger_count_by_pharmacy,
+    ledger::ledger_revoke,
+    ledger::responses_insert_find_purge,
+    transactions::rollback_leaves_nothing,
+    transactions::commit_keeps_action_and_audit_together,
+    audit::audit_append_builds_valid_chain,
+    audit::audit_update_and_delete_are_rejected,
+    audit::audit_tampered_detail_is_detected,
+    audit::audit_deleted_entry_is_a_gap,
+    audit::audit_cut_tail_is_a_head_mismatch,
+    audit::audit_verify_walks_many_pages,
+    audit::audit_concurrent_appenders_make_one_chain,
+}
