@@ -76,9 +76,8 @@ impl AuditEvent {
             | Self::CertificateReturnedAgain { telematik_id, .. }
             | Self::PharmacyRegistered { telematik_id, .. }
             | Self::PharmacyStatusChanged { telematik_id, .. } => Some(telematik_id),
-            Self::IssuanceRejected { telematik_id, .. } | Self::AccessRejected { telematik_id, .. } => {
-                telematik_id.as_deref()
-            }
+            Self::IssuanceRejected { telematik_id, .. }
+            | Self::AccessRejected { telematik_id, .. } => telematik_id.as_deref(),
         }
     }
 
@@ -95,7 +94,11 @@ impl AuditEvent {
     /// The event's details (identifiers and codes only).
     pub fn detail(&self) -> Value {
         match self {
-            Self::CertificateIssued { certificate_type, kid, .. } => {
+            Self::CertificateIssued {
+                certificate_type,
+                kid,
+                ..
+            } => {
                 json!({"certificate_type": certificate_type, "kid": kid})
             }
             Self::CertificateReturnedAgain { .. } => json!({}),
@@ -108,4 +111,20 @@ impl AuditEvent {
             Self::PharmacyStatusChanged { status, .. } => json!({"status": status}),
         }
     }
+}
+
+/// Appends an event to the audit chain inside the caller's transaction.
+pub async fn record(
+    tx: &mut dcc_store::Tx<'_>,
+    event: &AuditEvent,
+    at: i64,
+) -> Result<dcc_store::audit::AuditEntry, dcc_store::StoreError> {
+    let record = dcc_store::audit::AuditRecord {
+        at,
+        kind: event.kind(),
+        telematik_id: event.telematik_id(),
+        uvci: event.uvci(),
+        detail: event.detail(),
+    };
+    dcc_store::audit::append(tx, &record).await
 }

@@ -6,6 +6,7 @@
 //! ([`signing::CertificateServer`]) signs after checking its DSC. Business rules live here so
 //! that they cannot import axum (the server crate calls in, never the other way round).
 
+pub mod audit;
 pub mod payload;
 pub mod request;
 pub mod signing;

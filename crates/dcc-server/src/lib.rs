@@ -4,4 +4,5 @@
 //! certificate that chains to the configured CA get through, and each connection's identity
 //! is parsed once and handed to the handlers as a typed value.
 
+pub mod config;
 pub mod tls;

@@ -23,3 +23,10 @@ pub mod pharmacies;
 
 pub use db::{Backend, Store};
 pub use error::{ConflictTarget, StoreError};
+
+/// A database transaction on either backend; store functions take `&mut Tx` so that the use
+/// case decides where the transaction ends.
+pub type Tx<'a> = sqlx::Transaction<'a, sqlx::Any>;
+
+/// The connection pool, for reads outside a transaction.
+pub type Pool = sqlx::AnyPool;

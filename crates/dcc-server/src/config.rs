@@ -1,0 +1,221 @@
+//! The one typed configuration of `dcc serve`, read from a TOML file that `dcc init` writes.
+//!
+//! Relative paths are resolved against the folder of the configuration file, so a data folder
+//! can be moved as a whole. `DCC_DATABASE_URL` overrides the database URL (to point a
+//! deployment at PostgreSQL without editing the file).
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+/// Why the configuration could not be loaded.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("cannot read the configuration {path}: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The file is not valid TOML for this configuration.
+    #[error("the configuration {path} is invalid: {source}")]
+    Parse {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong, with line and column.
+        #[source]
+        source: toml::de::Error,
+    },
+    /// Serialising the configuration failed.
+    #[error("cannot write the configuration: {0}")]
+    Write(#[from] toml::ser::Error),
+}
+
+/// The whole configuration.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// `sqlite://…` or `postgres://…`.
+    pub database_url: String,
+    /// Who issues the certificates.
+    pub issuer: IssuerConfig,
+    /// The pharmacy portal.
+    pub portal: PortalConfig,
+    /// The certificate server (signer).
+    pub signer: SignerConfig,
+    /// The folder relative paths are resolved against (the configuration file's folder);
+    /// not stored in the file.
+    #[serde(skip)]
+    pub base_dir: PathBuf,
+}
+
+/// Who issues.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IssuerConfig {
+    /// CWT `iss` and `co`, ISO 3166-1 alpha-2.
+    pub country: String,
+    /// The `is` field, e.g. `Robert Koch-Institut`.
+    pub name: String,
+}
+
+/// The pharmacy portal.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PortalConfig {
+    /// Address to listen on, e.g. `127.0.0.1:8443`.
+    pub listen: SocketAddr,
+    /// The portal's TLS certificate chain (PEM).
+    pub tls_certificate: PathBuf,
+    /// The portal's TLS key (PEM).
+    pub tls_key: PathBuf,
+    /// Trust anchors for institution certificates (the TI root, PEM).
+    pub client_ca: PathBuf,
+    /// CRLs of the institution CAs (PEM).
+    #[serde(default)]
+    pub client_crls: Vec<PathBuf>,
+    /// Profession OIDs allowed to issue (default: public pharmacy, 1.2.276.0.76.4.54).
+    pub allowed_professions: Vec<String>,
+}
+
+/// How the portal reaches the certificate server, and the signer's own settings.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SignerConfig {
+    /// One key per certificate type.
+    pub vaccination: KeyConfig,
+    /// Test certificates.
+    pub test: KeyConfig,
+    /// Recovery certificates.
+    pub recovery: KeyConfig,
+    /// Address the separate signer process listens on (`dcc serve --role signer`).
+    pub listen: SocketAddr,
+    /// The signer's TLS certificate (PEM).
+    pub tls_certificate: PathBuf,
+    /// The signer's TLS key (PEM).
+    pub tls_key: PathBuf,
+    /// The CA of the service identities the signer accepts (PEM).
+    pub client_ca: PathBuf,
+    /// The portal's client identity towards the signer (PEM certificate and key).
+    pub portal_identity_certificate: PathBuf,
+    /// The portal's client key towards the signer (PEM).
+    pub portal_identity_key: PathBuf,
+}
+
+/// A file key for one certificate type.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KeyConfig {
+    /// The DSC (PEM).
+    pub certificate: PathBuf,
+    /// The PKCS#8 key (PEM).
+    pub key: PathBuf,
+    /// Days from `iat` to `exp`.
+    pub lifetime_days: i64,
+}
+
+impl Config {
+    /// Loads a configuration file.
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
+        let mut config: Config = toml::from_str(&text).map_err(|source| ConfigError::Parse {
+            path: path.to_owned(),
+            source,
+        })?;
+        config.base_dir = path.parent().map(Path::to_owned).unwrap_or_default();
+        if let Ok(url) = std::env::var("DCC_DATABASE_URL") {
+            config.database_url = url;
+        }
+        Ok(config)
+    }
+
+    /// The configuration as TOML text.
+    pub fn to_toml(&self) -> Result<String, ConfigError> {
+        Ok(toml::to_string_pretty(self)?)
+    }
+
+    /// A path from the configuration, resolved against the configuration's folder.
+    pub fn resolve(&self, path: &Path) -> PathBuf {
+        if path.is_absolute() {
+            path.to_owned()
+        } else {
+            self.base_dir.join(path)
+        }
+    }
+
+    /// The configuration `dcc init` writes for a development data folder: SQLite in the
+    /// folder, the dev PKI's file layout, loopback ports 8443 (portal) and 8444 (signer).
+    pub fn development(base_dir: &Path) -> Self {
+        let key = |kind: &str, lifetime_days| KeyConfig {
+            certificate: PathBuf::from(format!("pki/dcc/dsc-{kind}.pem")),
+            key: PathBuf::from(format!("pki/dcc/dsc-{kind}.key")),
+            lifetime_days,
+        };
+        Self {
+            database_url: format!("sqlite://{}", base_dir.join("dcc.db").display()),
+            issuer: IssuerConfig {
+                country: "DE".into(),
+                name: "Robert Koch-Institut".into(),
+            },
+            portal: PortalConfig {
+                listen: SocketAddr::from(([127, 0, 0, 1], 8443)),
+                tls_certificate: "pki/service/portal-server.pem".into(),
+                tls_key: "pki/service/portal-server.key".into(),
+                client_ca: "pki/ti/root-ca.pem".into(),
+                client_crls: vec!["pki/ti/smcb-ca.crl".into()],
+                allowed_professions: vec![OID_PUBLIC_PHARMACY.into()],
+            },
+            signer: SignerConfig {
+                vaccination: key("v", 365),
+                test: key("t", 3),
+                recovery: key("r", 180),
+                listen: SocketAddr::from(([127, 0, 0, 1], 8444)),
+                tls_certificate: "pki/service/signer-server.pem".into(),
+                tls_key: "pki/service/signer-server.key".into(),
+                client_ca: "pki/service/ca.pem".into(),
+                portal_identity_certificate: "pki/service/portal-client.pem".into(),
+                portal_identity_key: "pki/service/portal-client.key".into(),
+            },
+            base_dir: base_dir.to_owned(),
+        }
+    }
+}
+
+/// Profession OID of a public pharmacy (german-context.md §5.4).
+pub const OID_PUBLIC_PHARMACY: &str = "1.2.276.0.76.4.54";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn development_config_round_trips_through_toml() {
+        let config = Config::development(Path::new("/data"));
+        let text = config.to_toml().unwrap();
+        assert!(
+            text.contains("database_url = \"sqlite:///data/dcc.db\""),
+            "{text}"
+        );
+        let mut parsed: Config = toml::from_str(&text).unwrap();
+        parsed.base_dir = PathBuf::from("/data");
+        assert_eq!(parsed, config);
+        assert_eq!(
+            parsed.resolve(Path::new("pki/ti/root-ca.pem")),
+            PathBuf::from("/data/pki/ti/root-ca.pem")
+        );
+    }
+
+    #[test]
+    fn unknown_keys_are_refused() {
+        let text = Config::development(Path::new("/d")).to_toml().unwrap() + "\nsurprise = 1\n";
+        assert!(toml::from_str::<Config>(&text).is_err());
+    }
+}
