@@ -1,16 +1,30 @@
-//! The `dcc` command line: verify and decode EU Digital COVID Certificates.
+//! The `dcc` command line: verify and decode EU Digital COVID Certificates, and set up and
+//! administer a development issuing system (data folder, dev PKI, pharmacy registry, audit log).
 //!
-//! Thin by design: it parses arguments, reads files and the clock, and calls `dcc-core`.
+//! Thin by design: it parses arguments, reads files and the clock, and calls `dcc-core`,
+//! `dcc-pki` and the `dcc-issuance` use cases.
 
+mod audit;
+mod clock;
 mod decode;
+mod demo;
+mod init;
 mod input;
+mod pharmacy;
+mod pki;
 mod report;
+mod serve;
+mod telemetry;
 mod trust;
 mod verify;
 
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use anyhow::Context as _;
+use clap::{Args, Parser, Subcommand};
+use dcc_server::config::Config;
+use dcc_store::Store;
 
 /// Issue, verify and inspect EU Digital COVID Certificates (HCERT, "HC1:" codes).
 #[derive(Debug, Parser)]
@@ -29,6 +43,22 @@ enum Command {
     Verify(verify::VerifyArgs),
     /// Print the layers of a certificate (COSE headers, CWT claims, payload) without verifying.
     Decode(decode::DecodeArgs),
+    /// Run the whole issuing path once on this machine: data folder, portal and certificate
+    /// server, one certificate issued through mutual TLS, verified; then keep serving.
+    Demo(demo::DemoArgs),
+    /// Run the pharmacy portal with its certificate server until Ctrl-C or SIGTERM.
+    Serve(serve::ServeArgs),
+    /// Create a development data folder: dev PKI, configuration, database, default pharmacy.
+    Init(init::InitArgs),
+    /// Issue and revoke institution (SMC-B) certificates of the development PKI.
+    #[command(subcommand)]
+    Pki(pki::PkiCommand),
+    /// Register, suspend, reactivate and list the pharmacies allowed to issue.
+    #[command(subcommand)]
+    Pharmacy(pharmacy::PharmacyCommand),
+    /// Check the hash-chained audit log.
+    #[command(subcommand)]
+    Audit(audit::AuditCommand),
 }
 
 fn main() -> ExitCode {
@@ -36,19 +66,91 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Verify(args) => verify::run(&args),
         Command::Decode(args) => decode::run(&args),
+        Command::Demo(args) => demo::run(&args),
+        Command::Serve(args) => serve::run(&args),
+        Command::Init(args) => init::run(&args),
+        Command::Pki(command) => pki::run(&command),
+        Command::Pharmacy(command) => pharmacy::run(&command),
+        Command::Audit(command) => audit::run(&command),
     };
     match result {
         Ok(code) => code,
         Err(error) => {
-            eprintln!("dcc: error: {error:#}");
+            eprintln!("dcc: error: {}", describe(&error));
             ExitCode::from(EXIT_UNREADABLE)
         }
     }
 }
 
-/// Exit status for a valid certificate.
+/// The error and its causes on one line. A cause whose text the message already contains
+/// (error types that print their source themselves) is not repeated.
+fn describe(error: &anyhow::Error) -> String {
+    let mut message = String::new();
+    for cause in error.chain() {
+        let text = cause.to_string();
+        if message.is_empty() {
+            message = text;
+        } else if !message.contains(&text) {
+            message = format!("{message}: {text}");
+        }
+    }
+    message
+}
+
+/// `--config`, shared by the commands that work on a configured data folder.
+#[derive(Debug, Args)]
+struct ConfigArgs {
+    /// The configuration file written by `dcc init`.
+    #[arg(
+        long,
+        value_name = "FILE",
+        env = "DCC_CONFIG",
+        default_value = "dcc.toml"
+    )]
+    config: PathBuf,
+}
+
+impl ConfigArgs {
+    /// Loads the configuration and opens its database (applying pending migrations). A SQLite
+    /// database file must exist already: a mistyped path should not create an empty registry.
+    async fn open_store(&self) -> anyhow::Result<Store> {
+        let config = Config::load(&self.config)?;
+        if let Some(path) = sqlite_file(&config.database_url)
+            && !path.exists()
+        {
+            anyhow::bail!(
+                "the database {} named in {} does not exist; create it with `dcc init`",
+                path.display(),
+                self.config.display()
+            );
+        }
+        Store::connect(&config.database_url)
+            .await
+            .with_context(|| format!("opening the database named in {}", self.config.display()))
+    }
+}
+
+/// The file of a `sqlite://` URL, unless it is an in-memory database.
+fn sqlite_file(url: &str) -> Option<&Path> {
+    let rest = url.strip_prefix("sqlite://")?;
+    let path = rest.split('?').next().unwrap_or(rest);
+    let in_memory = path.is_empty() || path.contains(":memory:") || url.contains("mode=memory");
+    (!in_memory).then(|| Path::new(path))
+}
+
+/// Runs `future` to completion on a runtime for this one command.
+fn block_on<F: Future>(future: F) -> anyhow::Result<F::Output> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    Ok(runtime.block_on(future))
+}
+
+/// Exit status for a valid certificate, or a passed check.
 const EXIT_VALID: u8 = 0;
-/// Exit status for an invalid certificate.
+/// Exit status for an invalid certificate, or a failed check.
 const EXIT_INVALID: u8 = 1;
-/// Exit status for unreadable input or wrong usage (clap uses 2 for usage errors too).
+/// Exit status for unreadable input, unusable setup or wrong usage (clap uses 2 for usage
+/// errors too).
 const EXIT_UNREADABLE: u8 = 2;

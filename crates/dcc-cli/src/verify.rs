@@ -8,7 +8,7 @@ use dcc_core::hcert;
 use dcc_core::verify::verify_decoded;
 
 use crate::report::Report;
-use crate::{EXIT_INVALID, EXIT_VALID, input, trust};
+use crate::{EXIT_INVALID, EXIT_VALID, clock, input, trust};
 
 /// Arguments of `dcc verify`.
 #[derive(Debug, Args)]
@@ -35,7 +35,7 @@ pub struct VerifyArgs {
 pub fn run(args: &VerifyArgs) -> anyhow::Result<ExitCode> {
     let clock = match &args.at {
         Some(text) => parse_time(text)?,
-        None => now(),
+        None => clock::now(),
     };
     let trust = trust::load(&args.trust, args.dsc_list_key.as_deref())?;
     let text = input::read_hc1(args.input.as_deref())?;
@@ -61,12 +61,4 @@ fn parse_time(text: &str) -> anyhow::Result<i64> {
             format!("--at {text:?} is not an RFC 3339 time such as 2021-06-01T18:00:00Z")
         })?;
     Ok(time.unix_timestamp())
-}
-
-#[expect(
-    clippy::disallowed_methods,
-    reason = "the CLI is the edge that reads the clock"
-)]
-fn now() -> i64 {
-    time::OffsetDateTime::now_utc().unix_timestamp()
 }

@@ -7,7 +7,9 @@
 //! that they cannot import axum (the server crate calls in, never the other way round).
 
 pub mod audit;
+pub mod issue;
 pub mod payload;
+pub mod registry;
 pub mod request;
 pub mod signing;
 pub mod violation;

@@ -35,8 +35,10 @@ pub enum PayloadError {
     IssuerSegment(#[source] UvciError),
 }
 
-/// The schema version this system issues.
-pub const SCHEMA_VERSION: &str = "1.3.0";
+/// The schema version this system issues: 1.3.2 is the first that allows a standardised
+/// forename without a standardised surname (`fnt` OR `gnt`, dcc-spec.md §2.2), which the
+/// issuing rules already accept.
+pub const SCHEMA_VERSION: &str = "1.3.2";
 
 /// Builds and validates the payload. `opaque` is the UVCI's random part (see
 /// [`opaque_from_random`]); `now` is the time of issue, for plausibility checks.
@@ -222,7 +224,7 @@ mod tests {
                      "ma":"ORG-100030215","dn":1,"sd":2,"dt":"2021-05-29"}]}"#,
         );
         let dcc = build_payload(&request, &context(), "ABC123", NOW).unwrap();
-        assert_eq!(dcc.version, "1.3.0");
+        assert_eq!(dcc.version, "1.3.2");
         assert_eq!(
             dcc.name.family_name_standardised.as_deref(),
             Some("MUELLER<LUEDENSCHEIDT")

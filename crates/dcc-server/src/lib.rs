@@ -4,5 +4,10 @@
 //! certificate that chains to the configured CA get through, and each connection's identity
 //! is parsed once and handed to the handlers as a typed value.
 
+pub mod clock;
 pub mod config;
+pub mod error;
+pub mod identity;
+pub mod portal;
+pub mod server;
 pub mod tls;

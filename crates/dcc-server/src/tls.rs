@@ -84,6 +84,10 @@ pub fn server_config(files: &MutualTlsFiles) -> Result<Arc<ServerConfig>, TlsSet
     }
     let verifier = WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider.clone())
         .with_crls(crls)
+        // The CRLs are those of the issuing (SMC-B) CAs; the root publishes none here, so
+        // revocation is checked for the institution certificate itself. A certificate whose
+        // CA has no CRL configured is refused (unknown revocation status is not accepted).
+        .only_check_end_entity_revocation()
         .build()?;
     let chain = CertificateDer::pem_slice_iter(&files.server_chain)
         .collect::<Result<Vec<_>, _>>()
@@ -115,6 +119,8 @@ pub enum HandshakeRejection {
     Expired,
     /// The certificate is on the CRL.
     Revoked,
+    /// No CRL of the certificate's CA is configured, so its status cannot be known.
+    UnknownRevocationStatus,
     /// Another certificate problem (bad signature, wrong usage, malformed).
     BadCertificate,
     /// A handshake failure unrelated to the certificate (protocol, timeout, reset).
@@ -129,6 +135,7 @@ impl HandshakeRejection {
             Self::UnknownCa => "unknown_ca",
             Self::Expired => "certificate_expired",
             Self::Revoked => "certificate_revoked",
+            Self::UnknownRevocationStatus => "unknown_revocation_status",
             Self::BadCertificate => "bad_certificate",
             Self::Other => "handshake_failed",
         }
@@ -145,12 +152,15 @@ impl HandshakeRejection {
         match rustls_error {
             rustls::Error::NoCertificatesPresented => Self::NoClientCertificate,
             rustls::Error::InvalidCertificate(certificate_error) => match certificate_error {
-                Cert::UnknownIssuer => Self::UnknownCa,
+                // A chain whose names match the configured CA but whose signatures do not
+                // was not issued by it either (a look-alike CA): both are "unknown CA".
+                Cert::UnknownIssuer | Cert::BadSignature => Self::UnknownCa,
                 Cert::Expired
                 | Cert::ExpiredContext { .. }
                 | Cert::NotValidYet
                 | Cert::NotValidYetContext { .. } => Self::Expired,
                 Cert::Revoked => Self::Revoked,
+                Cert::UnknownRevocationStatus => Self::UnknownRevocationStatus,
                 _ => Self::BadCertificate,
             },
             _ => Self::Other,

@@ -317,6 +317,24 @@ const ABSENT: u32 = u32::MAX;
 /// Rows per page in [`verify_chain`]; bounds memory for logs of any size.
 const PAGE_SIZE: i64 = 500;
 
+/// Up to `limit` entries after sequence number `after`, in order (for reports and tests).
+pub async fn entries<'e, E>(
+    executor: E,
+    after: i64,
+    limit: i64,
+) -> Result<Vec<AuditEntry>, StoreError>
+where
+    E: sqlx::Executor<'e, Database = sqlx::Any>,
+{
+    let rows = sqlx::query(PAGE)
+        .bind(after)
+        .bind(limit)
+        .fetch_all(executor)
+        .await
+        .map_err(crate::error::query_error)?;
+    rows.iter().map(entry_from_row).collect()
+}
+
 const ADVANCE_HEAD: &str = "UPDATE audit_head SET seq = seq + 1 WHERE id = 1 RETURNING seq, hash";
 
 const SET_HEAD_HASH: &str = "UPDATE audit_head SET hash = $1 WHERE id = 1";

@@ -12,6 +12,9 @@ pub enum StoreError {
     /// The connection URL names a scheme other than `sqlite:` or `postgres:`/`postgresql:`.
     #[error("unsupported database URL scheme (expected sqlite: or postgres:)")]
     UnsupportedUrl,
+    /// A database name for provisioning is not lowercase letters, digits and `_`.
+    #[error("invalid database name {0:?} (lowercase letters, digits and _ only)")]
+    InvalidDatabaseName(String),
     /// The pool could not connect, or a per-connection setting could not be applied.
     #[error("cannot connect to the database")]
     Connect(#[source] sqlx::Error),

@@ -20,6 +20,7 @@ mod error;
 pub mod ledger;
 mod migrate;
 pub mod pharmacies;
+pub mod provision;
 
 pub use db::{Backend, Store};
 pub use error::{ConflictTarget, StoreError};
@@ -30,3 +31,8 @@ pub type Tx<'a> = sqlx::Transaction<'a, sqlx::Any>;
 
 /// The connection pool, for reads outside a transaction.
 pub type Pool = sqlx::AnyPool;
+
+/// Commits a transaction, mapping the driver's error.
+pub async fn commit(tx: Tx<'_>) -> Result<(), StoreError> {
+    tx.commit().await.map_err(StoreError::Query)
+}

@@ -1,0 +1,147 @@
+//! `dcc init`: a development data folder with everything `dcc serve` needs.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{Context as _, bail};
+use clap::Args;
+use dcc_issuance::registry::{self, RegistryError};
+use dcc_pki::dev_pki::{DEFAULT_PHARMACY_NAME, DevPki};
+use dcc_pki::layout::Overwrite;
+use dcc_server::config::Config;
+use dcc_store::Store;
+
+use crate::{EXIT_VALID, block_on, clock, pki};
+
+/// Arguments of `dcc init`.
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// The data folder to create (or fill); it receives `dcc.toml`, `dcc.db` and `pki/`.
+    #[arg(long, value_name = "DIR")]
+    data: PathBuf,
+    /// Replace an existing dev PKI (DIR/pki is deleted first) and configuration; the database
+    /// and its registry and audit log are kept.
+    #[arg(long)]
+    force: bool,
+}
+
+/// Runs `dcc init`: dev PKI in DIR/pki, configuration DIR/dcc.toml, database with migrations,
+/// and the dev PKI's pharmacy registered. Exit 2 when DIR already holds a PKI or configuration
+/// and `--force` is not given.
+pub fn run(args: &InitArgs) -> anyhow::Result<ExitCode> {
+    initialize(&args.data, args.force)?;
+    Ok(ExitCode::from(EXIT_VALID))
+}
+
+/// Creates (or with `force` replaces) a development data folder and prints what it made.
+pub fn initialize(data: &Path, force: bool) -> anyhow::Result<()> {
+    std::fs::create_dir_all(data)
+        .with_context(|| format!("creating the data folder {}", data.display()))?;
+    let data = std::path::absolute(data)
+        .with_context(|| format!("resolving the data folder {}", data.display()))?;
+    let pki_dir = data.join(pki::PKI_DIR);
+    let config_path = data.join(CONFIG_FILE);
+    if !force {
+        for existing in [&pki_dir, &config_path] {
+            if existing.exists() {
+                bail!(
+                    "{} already exists; refusing to overwrite an initialised data folder \
+                     (use --force to replace the dev PKI and configuration)",
+                    existing.display()
+                );
+            }
+        }
+    }
+    let now = clock::now_utc();
+    let dev_pki = DevPki::generate(now).context("generating the dev PKI")?;
+    if force && pki_dir.exists() {
+        std::fs::remove_dir_all(&pki_dir)
+            .with_context(|| format!("removing the old dev PKI {}", pki_dir.display()))?;
+    }
+
+    dev_pki
+        .write_to(&pki_dir, Overwrite::Refuse)
+        .context("writing the dev PKI")?;
+    let Some(telematik_id) = dev_pki.institutions().keys().next() else {
+        bail!("the generated dev PKI holds no institution certificate");
+    };
+
+    let text = Config::development(&data).to_toml()?;
+    std::fs::write(&config_path, text)
+        .with_context(|| format!("writing the configuration {}", config_path.display()))?;
+    // Read back as every other command reads it (DCC_DATABASE_URL may point elsewhere).
+    let config = Config::load(&config_path)?;
+
+    let registered = block_on(async {
+        let store = Store::connect(&config.database_url)
+            .await
+            .with_context(|| format!("creating the database {}", config.database_url))?;
+        let result = registry::register(
+            &store,
+            telematik_id.as_str(),
+            DEFAULT_PHARMACY_NAME,
+            DEFAULT_PHARMACY_ADDRESS,
+            None,
+            now.unix_timestamp(),
+        )
+        .await;
+        store.close().await;
+        match result {
+            Ok(pharmacy) => Ok(Registration::New(pharmacy.issuer_segment)),
+            // `--force` keeps the database, and with it the pharmacy registered before.
+            Err(RegistryError::AlreadyRegistered { .. }) => Ok(Registration::Kept),
+            Err(error) => Err(anyhow::Error::new(error)
+                .context(format!("registering the pharmacy {telematik_id}"))),
+        }
+    })??;
+
+    let (certificate, key) = pki::institution_files(&pki_dir, telematik_id);
+    let registration = match registered {
+        Registration::New(segment) => format!("registered, issuer segment {segment}"),
+        Registration::Kept => "already registered, kept".to_owned(),
+    };
+    println!("initialised the development data folder {}", data.display());
+    let resolve = |path: &Path| config.resolve(path).display().to_string();
+    let rows = [
+        ("config", config_path.display().to_string()),
+        ("database", config.database_url.clone()),
+        ("TI root CA", resolve(&config.portal.client_ca)),
+        (
+            "SMC-B CA",
+            pki_dir.join(pki::SMCB_CA_CERTIFICATE).display().to_string(),
+        ),
+        (
+            "SMC-B CRL",
+            pki_dir.join(pki::SMCB_CRL).display().to_string(),
+        ),
+        (
+            "pharmacy",
+            format!("{telematik_id} \"{DEFAULT_PHARMACY_NAME}\" ({registration})"),
+        ),
+        ("  certificate", certificate.display().to_string()),
+        ("  key", key.display().to_string()),
+        (
+            "DSC vaccination",
+            resolve(&config.signer.vaccination.certificate),
+        ),
+        ("DSC test", resolve(&config.signer.test.certificate)),
+        ("DSC recovery", resolve(&config.signer.recovery.certificate)),
+    ];
+    for (label, value) in rows {
+        println!("  {label:<16} {value}");
+    }
+    Ok(())
+}
+
+/// Whether `dcc init` registered the default pharmacy or found it registered.
+enum Registration {
+    /// Registered now, with this issuer segment.
+    New(String),
+    /// Registered before (`--force` on an existing database).
+    Kept,
+}
+
+/// The configuration file inside the data folder.
+pub const CONFIG_FILE: &str = "dcc.toml";
+/// The address of the dev PKI's pharmacy.
+const DEFAULT_PHARMACY_ADDRESS: &str = "Dev-Markt 1, 10115 Berlin";

@@ -1,0 +1,664 @@
+//! The administrative `dcc` commands, run as an operator would: `init`, `pki`, `pharmacy` and
+//! `audit`, each in a fresh temporary data folder.
+
+// Test code: helpers outside #[test] functions may fail loudly too.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use dcc_pki::certificate::EncodedCertificate;
+use dcc_pki::crl::Crl;
+use dcc_pki::institution::InstitutionIdentity;
+use dcc_pki::serial::Serial;
+use dcc_server::config::Config;
+use serde_json::Value;
+use time::macros::datetime;
+
+const DEFAULT_ID: &str = "3-SMC-B-Testkarte-883110000116873";
+const OTHER_ID: &str = "3-10.3.1234567000.10.999";
+
+/// Files `dcc init` writes (relative to the data folder) and the README documents.
+const INIT_FILES: &[&str] = &[
+    "dcc.toml",
+    "dcc.db",
+    "pki/ti/root-ca.pem",
+    "pki/ti/smcb-ca.pem",
+    "pki/ti/smcb-ca.key",
+    "pki/ti/smcb-ca.crl",
+    "pki/institutions/3-SMC-B-Testkarte-883110000116873.pem",
+    "pki/institutions/3-SMC-B-Testkarte-883110000116873.key",
+    "pki/service/ca.pem",
+    "pki/service/portal-server.pem",
+    "pki/service/portal-server.key",
+    "pki/service/signer-server.pem",
+    "pki/service/signer-server.key",
+    "pki/service/portal-client.pem",
+    "pki/service/portal-client.key",
+    "pki/dcc/csca.pem",
+    "pki/dcc/dsc-v.pem",
+    "pki/dcc/dsc-v.key",
+    "pki/dcc/dsc-t.pem",
+    "pki/dcc/dsc-t.key",
+    "pki/dcc/dsc-r.pem",
+    "pki/dcc/dsc-r.key",
+];
+
+/// Runs `dcc` in `cwd` with `envs`, without inheriting the variables that change its inputs.
+fn dcc_in(cwd: &Path, envs: &[(&str, &str)], args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_dcc"))
+        .args(args)
+        .current_dir(cwd)
+        .env_remove("DCC_CONFIG")
+        .env_remove("DCC_DATABASE_URL")
+        .envs(envs.iter().copied())
+        .output()
+        .unwrap()
+}
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8(output.stdout.clone()).unwrap()
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8(output.stderr.clone()).unwrap()
+}
+
+/// Asserts the exit status, showing the output when it differs.
+fn assert_exit(output: &Output, code: i32) {
+    assert_eq!(
+        output.status.code(),
+        Some(code),
+        "stdout:\n{}\nstderr:\n{}",
+        stdout(output),
+        stderr(output)
+    );
+}
+
+/// A temporary folder holding an initialised data folder `data`.
+struct DataDir {
+    _temp: tempfile::TempDir,
+    data: PathBuf,
+}
+
+impl DataDir {
+    fn init() -> (Self, Output) {
+        let temp = tempfile::tempdir().unwrap();
+        let data = temp.path().join("data");
+        let output = dcc_in(temp.path(), &[], &["init", "--data", "data"]);
+        assert_exit(&output, 0);
+        let data = data.canonicalize().unwrap();
+        (Self { _temp: temp, data }, output)
+    }
+
+    fn path(&self, relative: &str) -> PathBuf {
+        self.data.join(relative)
+    }
+
+    fn config(&self) -> String {
+        self.path("dcc.toml").to_string_lossy().into_owned()
+    }
+
+    fn data_arg(&self) -> String {
+        self.data.to_string_lossy().into_owned()
+    }
+
+    /// Runs `dcc` with `--config <data>/dcc.toml` appended.
+    fn dcc(&self, args: &[&str]) -> Output {
+        let config = self.config();
+        let mut args = args.to_vec();
+        args.extend(["--config", &config]);
+        dcc_in(&self.data, &[], &args)
+    }
+
+    fn pharmacies(&self) -> Vec<Value> {
+        let output = self.dcc(&["pharmacy", "list", "--json"]);
+        assert_exit(&output, 0);
+        serde_json::from_slice::<Value>(&output.stdout)
+            .unwrap()
+            .as_array()
+            .unwrap()
+            .clone()
+    }
+
+    fn status_of(&self, telematik_id: &str) -> String {
+        self.pharmacies()
+            .iter()
+            .find(|pharmacy| pharmacy["telematik_id"] == telematik_id)
+            .unwrap_or_else(|| panic!("{telematik_id} is not listed"))["status"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    }
+
+    fn assert_audit_intact(&self, entries: u64) {
+        let output = self.dcc(&["audit", "verify"]);
+        assert_exit(&output, 0);
+        assert_eq!(
+            stdout(&output),
+            format!("audit chain intact: {entries} entries\n")
+        );
+    }
+
+    fn issue(&self, extra: &[&str]) -> Output {
+        let data = self.data_arg();
+        let mut args = vec!["pki", "issue-institution", "--data", &data];
+        args.extend_from_slice(extra);
+        dcc_in(&self.data, &[], &args)
+    }
+
+    fn revoke(&self, telematik_id: &str) -> Output {
+        let data = self.data_arg();
+        dcc_in(
+            &self.data,
+            &[],
+            &[
+                "pki",
+                "revoke-institution",
+                "--data",
+                &data,
+                "--telematik-id",
+                telematik_id,
+            ],
+        )
+    }
+
+    fn certificate(&self, file_stem: &str) -> EncodedCertificate {
+        let path = self.path(&format!("pki/institutions/{file_stem}.pem"));
+        EncodedCertificate::from_pem(&std::fs::read_to_string(path).unwrap()).unwrap()
+    }
+
+    fn revoked_serials(&self) -> Vec<Serial> {
+        let text = std::fs::read_to_string(self.path("pki/ti/smcb-ca.crl")).unwrap();
+        Crl::from_pem(&text).unwrap().revoked_serials().unwrap()
+    }
+}
+
+#[test]
+fn init_writes_the_documented_files_and_a_loadable_config() {
+    let (dir, output) = DataDir::init();
+    for file in INIT_FILES {
+        assert!(dir.path(file).is_file(), "{file} is missing");
+    }
+    let summary = stdout(&output);
+    for file in [
+        "dcc.toml",
+        "pki/ti/root-ca.pem",
+        "pki/ti/smcb-ca.pem",
+        "pki/ti/smcb-ca.crl",
+        "pki/institutions/3-SMC-B-Testkarte-883110000116873.pem",
+        "pki/institutions/3-SMC-B-Testkarte-883110000116873.key",
+        "pki/dcc/dsc-v.pem",
+        "pki/dcc/dsc-t.pem",
+        "pki/dcc/dsc-r.pem",
+    ] {
+        let path = dir.path(file).display().to_string();
+        assert!(summary.contains(&path), "{path} not in:\n{summary}");
+    }
+    assert!(summary.contains(&format!("sqlite://{}", dir.path("dcc.db").display())));
+    assert!(!summary.contains("PRIVATE KEY"), "{summary}");
+
+    let config = Config::load(&dir.path("dcc.toml")).unwrap();
+    assert_eq!(
+        config.database_url,
+        format!("sqlite://{}", dir.path("dcc.db").display())
+    );
+    assert_eq!(config.base_dir, dir.data);
+    assert_eq!(
+        config.resolve(&config.portal.client_ca),
+        dir.path("pki/ti/root-ca.pem")
+    );
+    assert_eq!(
+        config.resolve(&config.signer.vaccination.key),
+        dir.path("pki/dcc/dsc-v.key")
+    );
+
+    // The dev PKI's pharmacy is registered and its registration audited.
+    let pharmacies = dir.pharmacies();
+    assert_eq!(pharmacies.len(), 1);
+    assert_eq!(pharmacies[0]["telematik_id"], DEFAULT_ID);
+    assert_eq!(pharmacies[0]["name"], "Apotheke am Dev-Markt");
+    assert_eq!(pharmacies[0]["address"], "Dev-Markt 1, 10115 Berlin");
+    assert_eq!(pharmacies[0]["status"], "active");
+    assert_eq!(pharmacies[0]["issuer_segment"], "AQ6IJALY");
+    dir.assert_audit_intact(1);
+}
+
+#[test]
+fn a_second_init_is_refused_unless_forced() {
+    let (dir, _) = DataDir::init();
+    let watched = ["dcc.toml", "pki/ti/root-ca.pem", "pki/dcc/csca.key"];
+    let before: Vec<_> = watched
+        .iter()
+        .map(|file| {
+            let path = dir.path(file);
+            (
+                std::fs::read(&path).unwrap(),
+                std::fs::metadata(&path).unwrap().modified().unwrap(),
+            )
+        })
+        .collect();
+
+    let data = dir.data_arg();
+    let output = dcc_in(&dir.data, &[], &["init", "--data", &data]);
+    assert_exit(&output, 2);
+    let message = stderr(&output);
+    assert!(message.starts_with("dcc: error: "), "{message}");
+    assert!(message.contains("already exists"), "{message}");
+    assert!(message.contains("--force"), "{message}");
+    for (file, (contents, modified)) in watched.iter().zip(&before) {
+        let path = dir.path(file);
+        assert_eq!(&std::fs::read(&path).unwrap(), contents, "{file} changed");
+        assert_eq!(
+            &std::fs::metadata(&path).unwrap().modified().unwrap(),
+            modified,
+            "{file} was touched"
+        );
+    }
+
+    // --force replaces the PKI but keeps the database with its pharmacy and audit log.
+    let output = dcc_in(&dir.data, &[], &["init", "--data", &data, "--force"]);
+    assert_exit(&output, 0);
+    assert!(stdout(&output).contains("already registered, kept"));
+    assert_ne!(
+        std::fs::read(dir.path("pki/ti/root-ca.pem")).unwrap(),
+        before[1].0
+    );
+    assert_eq!(dir.pharmacies().len(), 1);
+    dir.assert_audit_intact(1);
+}
+
+#[test]
+fn pharmacies_are_added_suspended_reactivated_and_listed() {
+    let (dir, _) = DataDir::init();
+    let output = dir.dcc(&[
+        "pharmacy",
+        "add",
+        "--telematik-id",
+        OTHER_ID,
+        "--name",
+        "Neue Apotheke",
+        "--address",
+        "Hauptstraße 2, 20095 Hamburg",
+        "--issuer-segment",
+        "NEU1",
+    ]);
+    assert_exit(&output, 0);
+    assert!(stdout(&output).contains("issuer segment NEU1"));
+    assert_eq!(dir.status_of(OTHER_ID), "active");
+
+    // The default config file is ./dcc.toml; DCC_CONFIG names another.
+    let output = dcc_in(
+        &dir.data,
+        &[],
+        &["pharmacy", "suspend", "--telematik-id", OTHER_ID],
+    );
+    assert_exit(&output, 0);
+    assert_eq!(
+        stdout(&output),
+        format!("{OTHER_ID} \"Neue Apotheke\" is suspended\n")
+    );
+    assert_eq!(dir.status_of(OTHER_ID), "suspended");
+    assert_eq!(dir.status_of(DEFAULT_ID), "active");
+
+    let config = dir.config();
+    let output = dcc_in(
+        Path::new("/"),
+        &[("DCC_CONFIG", &config)],
+        &["pharmacy", "reactivate", "--telematik-id", OTHER_ID],
+    );
+    assert_exit(&output, 0);
+    assert_eq!(dir.status_of(OTHER_ID), "active");
+
+    let output = dir.dcc(&["pharmacy", "list"]);
+    assert_exit(&output, 0);
+    let table = stdout(&output);
+    let lines: Vec<&str> = table.lines().collect();
+    assert_eq!(lines.len(), 3, "{table}");
+    let header: Vec<&str> = lines[0].split_whitespace().collect();
+    assert_eq!(header, ["TELEMATIK-ID", "SEGMENT", "STATUS", "NAME"]);
+    // Ordered by Telematik-ID.
+    let row: Vec<&str> = lines[1].split_whitespace().collect();
+    assert_eq!(row, [OTHER_ID, "NEU1", "active", "Neue", "Apotheke"]);
+    assert!(lines[2].starts_with(DEFAULT_ID), "{table}");
+
+    let listed = dir.pharmacies();
+    let added = listed
+        .iter()
+        .find(|pharmacy| pharmacy["telematik_id"] == OTHER_ID)
+        .unwrap();
+    assert_eq!(added["address"], "Hauptstraße 2, 20095 Hamburg");
+    assert_eq!(added["issuer_segment"], "NEU1");
+
+    // init, add, suspend, reactivate.
+    dir.assert_audit_intact(4);
+}
+
+#[test]
+fn a_duplicate_or_unknown_pharmacy_is_refused_with_a_clear_message() {
+    let (dir, _) = DataDir::init();
+    let output = dir.dcc(&[
+        "pharmacy",
+        "add",
+        "--telematik-id",
+        DEFAULT_ID,
+        "--name",
+        "Zweite Apotheke",
+        "--address",
+        "Irgendwo 1",
+    ]);
+    assert_exit(&output, 2);
+    assert_eq!(
+        stderr(&output),
+        format!("dcc: error: a pharmacy with Telematik-ID {DEFAULT_ID} is already registered\n")
+    );
+
+    let output = dir.dcc(&[
+        "pharmacy",
+        "add",
+        "--telematik-id",
+        OTHER_ID,
+        "--name",
+        "Neue Apotheke",
+        "--address",
+        "Hauptstraße 2",
+        "--issuer-segment",
+        "AQ6IJALY",
+    ]);
+    assert_exit(&output, 2);
+    assert!(
+        stderr(&output).contains("the issuer segment AQ6IJALY is already used"),
+        "{}",
+        stderr(&output)
+    );
+
+    let output = dir.dcc(&[
+        "pharmacy",
+        "add",
+        "--telematik-id",
+        "Apotheke Süd",
+        "--name",
+        "Süd",
+        "--address",
+        "Süd 1",
+    ]);
+    assert_exit(&output, 2);
+    assert!(
+        stderr(&output).contains("--telematik-id \"Apotheke Süd\" is not valid"),
+        "{}",
+        stderr(&output)
+    );
+
+    let output = dir.dcc(&["pharmacy", "suspend", "--telematik-id", OTHER_ID]);
+    assert_exit(&output, 2);
+    assert_eq!(
+        stderr(&output),
+        format!("dcc: error: no pharmacy with Telematik-ID {OTHER_ID} is registered\n")
+    );
+
+    // Nothing was registered or audited.
+    assert_eq!(dir.pharmacies().len(), 1);
+    dir.assert_audit_intact(1);
+}
+
+#[test]
+fn a_missing_configuration_or_database_is_reported() {
+    let temp = tempfile::tempdir().unwrap();
+    let output = dcc_in(temp.path(), &[], &["audit", "verify"]);
+    assert_exit(&output, 2);
+    assert!(
+        stderr(&output).contains("cannot read the configuration dcc.toml"),
+        "{}",
+        stderr(&output)
+    );
+
+    let (dir, _) = DataDir::init();
+    std::fs::remove_file(dir.path("dcc.db")).unwrap();
+    let output = dir.dcc(&["pharmacy", "list"]);
+    assert_exit(&output, 2);
+    assert!(
+        stderr(&output).contains("does not exist"),
+        "{}",
+        stderr(&output)
+    );
+    assert!(!dir.path("dcc.db").exists());
+}
+
+#[test]
+fn issue_institution_writes_a_certificate_with_the_requested_admission() {
+    let (dir, _) = DataDir::init();
+    let output = dir.issue(&[
+        "--telematik-id",
+        OTHER_ID,
+        "--name",
+        "Krankenhausapotheke Dev",
+        "--profession-oid",
+        "1.2.276.0.76.4.55",
+        "--profession-item",
+        "Krankenhausapotheke",
+    ]);
+    assert_exit(&output, 0);
+    let printed = stdout(&output);
+    let pem = dir.path(&format!("pki/institutions/{OTHER_ID}.pem"));
+    let key = dir.path(&format!("pki/institutions/{OTHER_ID}.key"));
+    assert!(printed.contains(&pem.display().to_string()), "{printed}");
+    assert!(printed.contains(&key.display().to_string()), "{printed}");
+    assert!(!printed.contains("PRIVATE KEY"), "{printed}");
+    assert!(key.is_file());
+
+    let certificate = dir.certificate(OTHER_ID);
+    let identity = InstitutionIdentity::from_der(certificate.der()).unwrap();
+    assert_eq!(identity.telematik_id().as_str(), OTHER_ID);
+    assert_eq!(identity.profession_oids(), ["1.2.276.0.76.4.55"]);
+    assert_eq!(identity.profession_items(), ["Krankenhausapotheke"]);
+    assert_eq!(identity.organisation(), Some("Krankenhausapotheke Dev"));
+    assert!(printed.contains(&format!("serial       {}", identity.serial_hex())));
+
+    // The same Telematik-ID again needs --force.
+    let output = dir.issue(&["--telematik-id", OTHER_ID]);
+    assert_exit(&output, 2);
+    assert!(stderr(&output).contains("--force"), "{}", stderr(&output));
+    assert_eq!(dir.certificate(OTHER_ID), certificate);
+
+    // An expired certificate: a start in the past and a short validity.
+    let output = dir.issue(&[
+        "--telematik-id",
+        OTHER_ID,
+        "--not-before",
+        "2020-01-01T00:00:00Z",
+        "--valid-days",
+        "2",
+        "--force",
+    ]);
+    assert_exit(&output, 0);
+    let identity = InstitutionIdentity::from_der(dir.certificate(OTHER_ID).der()).unwrap();
+    assert_eq!(identity.not_before(), datetime!(2020-01-01 00:00 UTC));
+    assert_eq!(identity.not_after(), datetime!(2020-01-03 00:00 UTC));
+    assert_eq!(identity.profession_oids(), ["1.2.276.0.76.4.54"]);
+
+    // A profile defect: without the Admission the certificate names no Telematik-ID.
+    let output = dir.issue(&[
+        "--telematik-id",
+        "3-ohne-admission",
+        "--profile",
+        "without-admission",
+    ]);
+    assert_exit(&output, 0);
+    let certificate = dir.certificate("3-ohne-admission");
+    assert!(InstitutionIdentity::from_der(certificate.der()).is_err());
+
+    let output = dir.issue(&["--telematik-id", "3-x", "--profession-oid", "pharmacy"]);
+    assert_exit(&output, 2);
+    assert!(
+        stderr(&output).contains("--profession-oid \"pharmacy\" is not an OID"),
+        "{}",
+        stderr(&output)
+    );
+}
+
+#[test]
+fn revoke_institution_adds_serials_to_the_crl_and_keeps_earlier_ones() {
+    let (dir, _) = DataDir::init();
+    assert!(dir.revoked_serials().is_empty());
+    assert_exit(&dir.issue(&["--telematik-id", OTHER_ID]), 0);
+    let default_serial = dir.certificate(DEFAULT_ID).serial().unwrap();
+    let other_serial = dir.certificate(OTHER_ID).serial().unwrap();
+
+    let output = dir.revoke(OTHER_ID);
+    assert_exit(&output, 0);
+    assert!(
+        stdout(&output).contains(&format!("revoked serial {other_serial} of {OTHER_ID}")),
+        "{}",
+        stdout(&output)
+    );
+    assert_eq!(dir.revoked_serials(), std::slice::from_ref(&other_serial));
+
+    assert_exit(&dir.revoke(DEFAULT_ID), 0);
+    assert_eq!(
+        dir.revoked_serials(),
+        [other_serial.clone(), default_serial]
+    );
+
+    // Revoking again lists the serial once.
+    let output = dir.revoke(OTHER_ID);
+    assert_exit(&output, 0);
+    assert!(stdout(&output).contains("already revoked"));
+    assert_eq!(dir.revoked_serials().len(), 2);
+
+    let output = dir.revoke("3-unbekannt");
+    assert_exit(&output, 2);
+    assert!(
+        stderr(&output).contains("no certificate for Telematik-ID 3-unbekannt"),
+        "{}",
+        stderr(&output)
+    );
+
+    // The PKI commands touch no database, so only init's entry is there.
+    dir.assert_audit_intact(1);
+}
+
+#[test]
+fn every_admin_command_has_help() {
+    let cwd = std::env::temp_dir();
+    let output = dcc_in(&cwd, &[], &["--help"]);
+    assert_exit(&output, 0);
+    let help = stdout(&output);
+    for command in ["init", "pki", "pharmacy", "audit", "verify", "decode"] {
+        assert!(
+            help.lines()
+                .any(|line| line.trim_start().starts_with(command)),
+            "{command} missing in:\n{help}"
+        );
+    }
+    let cases: &[(&[&str], &[&str])] = &[
+        (&["init"], &["--data", "--force"]),
+        (
+            &["pki", "issue-institution"],
+            &[
+                "--data",
+                "--telematik-id",
+                "--name",
+                "--profession-oid",
+                "--profession-item",
+                "--valid-days",
+                "--not-before",
+                "--profile",
+                "without-policy-77",
+            ],
+        ),
+        (
+            &["pki", "revoke-institution"],
+            &["--data", "--telematik-id"],
+        ),
+        (
+            &["pharmacy", "add"],
+            &[
+                "--config",
+                "DCC_CONFIG",
+                "--telematik-id",
+                "--name",
+                "--address",
+                "--issuer-segment",
+            ],
+        ),
+        (&["pharmacy", "suspend"], &["--config", "--telematik-id"]),
+        (&["pharmacy", "reactivate"], &["--config", "--telematik-id"]),
+        (&["pharmacy", "list"], &["--config", "--json"]),
+        (&["audit", "verify"], &["--config"]),
+    ];
+    for (command, flags) in cases {
+        let mut args = command.to_vec();
+        args.push("--help");
+        let output = dcc_in(&cwd, &[], &args);
+        assert_exit(&output, 0);
+        let help = stdout(&output);
+        for flag in *flags {
+            assert!(
+                help.contains(flag),
+                "{command:?}: {flag} missing in:\n{help}"
+            );
+        }
+    }
+}
+
+#[test]
+fn demo_issues_through_mutual_tls_and_the_certificate_verifies() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("demo-data");
+    let data_arg = data.to_str().unwrap();
+    let output = dcc_in(dir.path(), &[], &["demo", "--data", data_arg, "--once"]);
+    assert_exit(&output, 0);
+    let printed = stdout(&output);
+    assert!(printed.contains("through mutual TLS"), "{printed}");
+    let hc1 = std::fs::read_to_string(data.join("demo/hc1.txt")).unwrap();
+    assert!(hc1.starts_with("HC1:"), "{hc1}");
+
+    // The printed check command works and says VALID.
+    let dsc = data.join("pki/dcc/dsc-v.pem");
+    let hc1_path = data.join("demo/hc1.txt");
+    let verify = dcc_in(
+        dir.path(),
+        &[],
+        &[
+            "verify",
+            "--json",
+            "--trust",
+            dsc.to_str().unwrap(),
+            hc1_path.to_str().unwrap(),
+        ],
+    );
+    assert_exit(&verify, 0);
+    let report: Value = serde_json::from_slice(&verify.stdout).unwrap();
+    assert_eq!(report["valid"], true);
+    assert_eq!(report["payload"]["nam"]["fnt"], "MUSTERFRAU<GOESSINGER");
+    let uvci = report["uvci"].as_str().unwrap();
+    assert!(printed.contains(uvci), "{printed}");
+
+    // Ledger and audit: one certificate, recorded with its audit entry.
+    let config = data.join("dcc.toml");
+    let audit = dcc_in(
+        dir.path(),
+        &[],
+        &["audit", "verify", "--config", config.to_str().unwrap()],
+    );
+    assert_exit(&audit, 0);
+    assert!(
+        stdout(&audit).contains("audit chain intact: 2 entries"),
+        "{}",
+        stdout(&audit)
+    );
+
+    // A second run on the same folder reuses it and returns the same certificate (the demo
+    // request carries an idempotency key).
+    let again = dcc_in(dir.path(), &[], &["demo", "--data", data_arg, "--once"]);
+    assert_exit(&again, 0);
+    assert_eq!(
+        std::fs::read_to_string(data.join("demo/hc1.txt")).unwrap(),
+        hc1
+    );
+}

@@ -1,0 +1,382 @@
+//! The main use case: a registered, active pharmacy asks for a certificate and gets a signed
+//! HCERT that is recorded once in the ledger, with its audit entry, in one transaction.
+//!
+//! A rejected request records nothing in the ledger (and so is never billed); it leaves an
+//! `issuance_rejected` audit entry. With an idempotency key, a retry of the same request
+//! returns the very same certificate and records nothing new.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use aws_lc_rs::digest::{SHA256, digest};
+use dcc_core::model::certificate_type::CertificateType;
+use dcc_core::model::{Dcc, Entry};
+use dcc_core::revocation::uci_hash;
+use dcc_store::ledger::{self, LedgerEntry};
+use dcc_store::pharmacies::{self, Pharmacy, PharmacyStatus};
+use dcc_store::{ConflictTarget, Store, StoreError};
+use time::OffsetDateTime;
+
+use crate::audit::{self, AuditEvent};
+use crate::payload::{IssuerContext, PayloadError, build_payload, opaque_from_random};
+use crate::request::{IssueRequest, RequestError};
+use crate::signing::{CertificateServer, SignedCertificate, SigningError};
+
+/// How long the HC1 text of a certificate is kept so that an idempotent retry can return it.
+/// This is the only personal data the system stores, and only for this purpose.
+pub const RESPONSE_RETENTION_SECONDS: i64 = 24 * 3600;
+
+/// The certificate server as the portal sees it: in the same process or over mutual TLS.
+pub trait SignService: Send + Sync {
+    /// Signs a complete, validated payload at `now` (seconds since 1970).
+    fn sign<'a>(
+        &'a self,
+        dcc: &'a Dcc,
+        now: i64,
+    ) -> Pin<Box<dyn Future<Output = Result<SignedCertificate, SignServiceError>> + Send + 'a>>;
+}
+
+/// Why the certificate server did not sign.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SignServiceError {
+    /// The certificate server refused (DSC expired, key usage, invalid payload…).
+    #[error(transparent)]
+    Refused(#[from] SigningError),
+    /// The certificate server could not be reached or answered nonsense.
+    #[error("the certificate server is unavailable: {0}")]
+    Unavailable(#[source] Box<dyn std::error::Error + Send + Sync>),
+}
+
+impl SignService for CertificateServer {
+    fn sign<'a>(
+        &'a self,
+        dcc: &'a Dcc,
+        now: i64,
+    ) -> Pin<Box<dyn Future<Output = Result<SignedCertificate, SignServiceError>> + Send + 'a>>
+    {
+        Box::pin(async move { Ok(CertificateServer::sign(self, dcc, now)?) })
+    }
+}
+
+/// Everything the use case needs besides the request.
+pub struct Issuance<'a> {
+    /// The database.
+    pub store: &'a Store,
+    /// The certificate server.
+    pub signer: &'a dyn SignService,
+    /// Country (`co`, `iss`) and issuer name (`is`).
+    pub country: &'a str,
+    /// The `is` text.
+    pub issuer_name: &'a str,
+}
+
+/// A certificate handed to the pharmacy.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Issued {
+    /// The `HC1:` text.
+    pub hc1: String,
+    /// The UVCI.
+    pub uvci: String,
+    /// The certificate type.
+    pub certificate_type: CertificateType,
+    /// `exp`, seconds since 1970.
+    pub expires_at: i64,
+    /// Whether this is a repeat of an earlier answer (idempotent retry).
+    pub replayed: bool,
+}
+
+/// Why no certificate was issued.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum IssueError {
+    /// The Telematik-ID is not in the registry.
+    #[error("the pharmacy {0} is not registered")]
+    NotRegistered(String),
+    /// The pharmacy is suspended.
+    #[error("the pharmacy {0} is suspended")]
+    Suspended(String),
+    /// The request body was refused (400, 406 or 422).
+    #[error(transparent)]
+    Request(#[from] RequestError),
+    /// The request's fields are invalid (422).
+    #[error(transparent)]
+    Payload(#[from] PayloadError),
+    /// The idempotency key is malformed.
+    #[error("the Idempotency-Key must be 1 to 128 visible ASCII characters")]
+    InvalidIdempotencyKey,
+    /// The idempotency key was used before with a different request.
+    #[error("the Idempotency-Key was already used for a different request")]
+    IdempotencyKeyReused,
+    /// The key's certificate exists but its text is no longer kept.
+    #[error(
+        "the certificate for this Idempotency-Key was issued more than 24 hours ago and is no longer kept"
+    )]
+    ResponseExpired {
+        /// Its UVCI.
+        uvci: String,
+    },
+    /// The certificate server refused or is unavailable.
+    #[error(transparent)]
+    Signing(#[from] SignServiceError),
+    /// The database failed.
+    #[error("the database failed: {0}")]
+    Store(#[from] StoreError),
+}
+
+impl IssueError {
+    /// The stable error code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::NotRegistered(_) => "pharmacy_not_registered",
+            Self::Suspended(_) => "pharmacy_suspended",
+            Self::Request(error) => error.code(),
+            Self::Payload(PayloadError::Invalid(_)) => "invalid_fields",
+            Self::Payload(_) => "issuer_misconfigured",
+            Self::InvalidIdempotencyKey => "invalid_idempotency_key",
+            Self::IdempotencyKeyReused => "idempotency_key_reused",
+            Self::ResponseExpired { .. } => "idempotent_response_expired",
+            Self::Signing(SignServiceError::Refused(_)) => "signer_refused",
+            Self::Signing(SignServiceError::Unavailable(_)) => "signer_unavailable",
+            Self::Store(_) => "store_unavailable",
+        }
+    }
+}
+
+impl Issuance<'_> {
+    /// Issues a certificate for the pharmacy with this Telematik-ID.
+    pub async fn issue(
+        &self,
+        telematik_id: &str,
+        body: &[u8],
+        idempotency_key: Option<&str>,
+        now: OffsetDateTime,
+        random: [u8; 16],
+    ) -> Result<Issued, IssueError> {
+        let result = self
+            .try_issue(telematik_id, body, idempotency_key, now, random)
+            .await;
+        if let Err(error) = &result {
+            self.record_rejection(telematik_id, error, now).await;
+        }
+        result
+    }
+
+    async fn try_issue(
+        &self,
+        telematik_id: &str,
+        body: &[u8],
+        idempotency_key: Option<&str>,
+        now: OffsetDateTime,
+        random: [u8; 16],
+    ) -> Result<Issued, IssueError> {
+        let pharmacy = self.active_pharmacy(telematik_id).await?;
+        if let Some(key) = idempotency_key
+            && !(1..=128).contains(&key.len()) | !key.bytes().all(|b| b.is_ascii_graphic())
+        {
+            return Err(IssueError::InvalidIdempotencyKey);
+        }
+        let request_hash = hex_sha256(body);
+        if let Some(key) = idempotency_key
+            && let Some(earlier) = self.replay(&pharmacy, key, &request_hash, now).await?
+        {
+            return Ok(earlier);
+        }
+        let request = IssueRequest::parse(body)?;
+        let context = IssuerContext {
+            country: self.country.to_owned(),
+            issuer: self.issuer_name.to_owned(),
+            issuer_segment: pharmacy.issuer_segment.clone(),
+        };
+        let dcc = build_payload(&request, &context, &opaque_from_random(&random), now)?;
+        let signed = self.signer.sign(&dcc, now.unix_timestamp()).await?;
+        let entry = ledger_entry(
+            &pharmacy,
+            &dcc,
+            &signed,
+            idempotency_key,
+            request_hash.clone(),
+        );
+        match self.record(&entry, &signed, now.unix_timestamp()).await {
+            Ok(()) => Ok(Issued {
+                hc1: signed.hc1,
+                uvci: entry.uvci,
+                certificate_type: dcc.certificate_type(),
+                expires_at: signed.expires_at,
+                replayed: false,
+            }),
+            // A concurrent retry with the same key won the race: answer with its certificate.
+            Err(StoreError::Conflict {
+                what: ConflictTarget::IdempotencyKey,
+            }) => {
+                let key = idempotency_key.unwrap_or_default();
+                self.replay(&pharmacy, key, &request_hash, now)
+                    .await?
+                    .ok_or(IssueError::IdempotencyKeyReused)
+            }
+            Err(error) => Err(error.into()),
+        }
+    }
+
+    async fn active_pharmacy(&self, telematik_id: &str) -> Result<Pharmacy, IssueError> {
+        match pharmacies::find(self.store.pool(), telematik_id).await? {
+            None => Err(IssueError::NotRegistered(telematik_id.to_owned())),
+            Some(pharmacy) if pharmacy.status == PharmacyStatus::Suspended => {
+                Err(IssueError::Suspended(telematik_id.to_owned()))
+            }
+            Some(pharmacy) => Ok(pharmacy),
+        }
+    }
+
+    /// The earlier answer for this key, if the same request was made before.
+    async fn replay(
+        &self,
+        pharmacy: &Pharmacy,
+        key: &str,
+        request_hash: &str,
+        now: OffsetDateTime,
+    ) -> Result<Option<Issued>, IssueError> {
+        let pool = self.store.pool();
+        let Some(earlier) =
+            ledger::find_by_idempotency_key(pool, &pharmacy.telematik_id, key).await?
+        else {
+            return Ok(None);
+        };
+        if earlier.request_hash != request_hash {
+            return Err(IssueError::IdempotencyKeyReused);
+        }
+        let Some(hc1) = ledger::find_response(pool, &earlier.uvci, now.unix_timestamp()).await?
+        else {
+            return Err(IssueError::ResponseExpired { uvci: earlier.uvci });
+        };
+        let mut tx = self.store.begin().await?;
+        let event = AuditEvent::CertificateReturnedAgain {
+            telematik_id: pharmacy.telematik_id.clone(),
+            uvci: earlier.uvci.clone(),
+        };
+        audit::record(&mut tx, &event, now.unix_timestamp()).await?;
+        dcc_store::commit(tx).await?;
+        Ok(Some(Issued {
+            hc1,
+            uvci: earlier.uvci,
+            certificate_type: certificate_type(earlier.certificate_type),
+            expires_at: earlier.expires_at,
+            replayed: true,
+        }))
+    }
+
+    async fn record(
+        &self,
+        entry: &LedgerEntry,
+        signed: &SignedCertificate,
+        now: i64,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.store.begin().await?;
+        ledger::insert(&mut tx, entry).await?;
+        ledger::insert_response(
+            &mut tx,
+            &entry.uvci,
+            &signed.hc1,
+            now + RESPONSE_RETENTION_SECONDS,
+        )
+        .await?;
+        let event = AuditEvent::CertificateIssued {
+            telematik_id: entry.telematik_id.clone(),
+            uvci: entry.uvci.clone(),
+            certificate_type: entry.certificate_type.as_str(),
+            kid: entry.kid.clone(),
+        };
+        audit::record(&mut tx, &event, now).await?;
+        dcc_store::commit(tx).await
+    }
+
+    async fn record_rejection(&self, telematik_id: &str, error: &IssueError, now: OffsetDateTime) {
+        let event = match error {
+            IssueError::NotRegistered(_) | IssueError::Suspended(_) => AuditEvent::AccessRejected {
+                telematik_id: Some(telematik_id.to_owned()),
+                code: error.code(),
+            },
+            // A failing database cannot record its own failure.
+            IssueError::Store(_) => return,
+            _ => AuditEvent::IssuanceRejected {
+                telematik_id: Some(telematik_id.to_owned()),
+                code: error.code(),
+            },
+        };
+        let result = async {
+            let mut tx = self.store.begin().await?;
+            audit::record(&mut tx, &event, now.unix_timestamp()).await?;
+            dcc_store::commit(tx).await?;
+            Ok::<(), StoreError>(())
+        }
+        .await;
+        if let Err(store_error) = result {
+            tracing::warn!(%store_error, code = error.code(), "could not audit a rejected request");
+        }
+    }
+}
+
+fn ledger_entry(
+    pharmacy: &Pharmacy,
+    dcc: &Dcc,
+    signed: &SignedCertificate,
+    idempotency_key: Option<&str>,
+    request_hash: String,
+) -> LedgerEntry {
+    let (certificate_type, product, dose_number, total_doses, event_date) = match &dcc.entry {
+        Entry::Vaccination(v) => (
+            ledger::CertificateType::Vaccination,
+            v.product.clone(),
+            Some(i64::from(v.dose_number)),
+            Some(i64::from(v.total_doses)),
+            v.date.clone(),
+        ),
+        Entry::Test(t) => (
+            ledger::CertificateType::Test,
+            t.test_type.clone(),
+            None,
+            None,
+            t.sample_collected.clone(),
+        ),
+        Entry::Recovery(r) => (
+            ledger::CertificateType::Recovery,
+            r.target_disease.clone(),
+            None,
+            None,
+            r.first_positive.clone(),
+        ),
+    };
+    LedgerEntry {
+        uvci: dcc.certificate_id().to_owned(),
+        telematik_id: pharmacy.telematik_id.clone(),
+        certificate_type,
+        product,
+        dose_number,
+        total_doses,
+        event_date,
+        kid: signed.kid.to_base64(),
+        uci_hash: uci_hash(dcc.certificate_id()).to_base64(),
+        issued_at: signed.issued_at,
+        expires_at: signed.expires_at,
+        idempotency_key: idempotency_key.map(str::to_owned),
+        request_hash,
+        revoked_at: None,
+        revocation_reason: None,
+    }
+}
+
+fn certificate_type(stored: ledger::CertificateType) -> CertificateType {
+    match stored {
+        ledger::CertificateType::Vaccination => CertificateType::Vaccination,
+        ledger::CertificateType::Test => CertificateType::Test,
+        ledger::CertificateType::Recovery => CertificateType::Recovery,
+    }
+}
+
+fn hex_sha256(bytes: &[u8]) -> String {
+    digest(&SHA256, bytes)
+        .as_ref()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}

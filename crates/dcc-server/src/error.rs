@@ -1,0 +1,100 @@
+//! The one mapping from domain errors to HTTP: a status, a stable code and a message naming
+//! the problem (style.md rule 15). 5xx bodies carry no internal detail.
+
+use axum::Json;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use dcc_issuance::issue::{IssueError, SignServiceError};
+use dcc_issuance::payload::PayloadError;
+use dcc_issuance::request::RequestError;
+use dcc_issuance::violation::FieldViolation;
+use serde_json::json;
+
+use crate::identity::IdentityRejection;
+
+/// An error answer of the portal API.
+#[derive(Debug)]
+pub enum ApiError {
+    /// The use case refused or failed.
+    Issue(IssueError),
+    /// The client certificate does not qualify.
+    Identity(IdentityRejection),
+    /// No client certificate (only when served without the TLS layer).
+    NoClientCertificate,
+    /// The `Accept` header names no format this API produces.
+    NotAcceptable,
+}
+
+impl From<IssueError> for ApiError {
+    fn from(error: IssueError) -> Self {
+        Self::Issue(error)
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let (status, code, message, violations): (StatusCode, &str, String, &[FieldViolation]) =
+            match &self {
+                Self::Identity(rejection) => (
+                    StatusCode::FORBIDDEN,
+                    rejection.code(),
+                    rejection.message().to_owned(),
+                    &[],
+                ),
+                Self::NoClientCertificate => (
+                    StatusCode::UNAUTHORIZED,
+                    "no_client_certificate",
+                    "an institution certificate is required".to_owned(),
+                    &[],
+                ),
+                Self::NotAcceptable => (
+                    StatusCode::NOT_ACCEPTABLE,
+                    "not_acceptable",
+                    "Accept must allow application/json or application/cbor+base45".to_owned(),
+                    &[],
+                ),
+                Self::Issue(error) => {
+                    let status = issue_status(error);
+                    let message = if status.is_server_error() {
+                        "the service cannot issue certificates right now; try again later"
+                            .to_owned()
+                    } else {
+                        error.to_string()
+                    };
+                    let violations: &[FieldViolation] = match error {
+                        IssueError::Request(RequestError::Invalid(list))
+                        | IssueError::Payload(PayloadError::Invalid(list)) => list,
+                        _ => &[],
+                    };
+                    (status, error.code(), message, violations)
+                }
+            };
+        if status.is_server_error() {
+            tracing::error!(code, error = ?self, "request failed");
+        }
+        let body = if violations.is_empty() {
+            json!({"code": code, "message": message})
+        } else {
+            json!({"code": code, "message": message, "violations": violations})
+        };
+        (status, Json(body)).into_response()
+    }
+}
+
+fn issue_status(error: &IssueError) -> StatusCode {
+    match error {
+        IssueError::NotRegistered(_) | IssueError::Suspended(_) => StatusCode::FORBIDDEN,
+        IssueError::Request(RequestError::Unreadable(_)) => StatusCode::BAD_REQUEST,
+        IssueError::Request(RequestError::WrongModel(_)) => StatusCode::NOT_ACCEPTABLE,
+        IssueError::Request(_) | IssueError::Payload(PayloadError::Invalid(_)) => {
+            StatusCode::UNPROCESSABLE_ENTITY
+        }
+        IssueError::InvalidIdempotencyKey => StatusCode::BAD_REQUEST,
+        IssueError::IdempotencyKeyReused => StatusCode::CONFLICT,
+        IssueError::ResponseExpired { .. } => StatusCode::GONE,
+        IssueError::Signing(SignServiceError::Unavailable(_)) | IssueError::Store(_) => {
+            StatusCode::SERVICE_UNAVAILABLE
+        }
+        _ => StatusCode::INTERNAL_SERVER_ERROR,
+    }
+}

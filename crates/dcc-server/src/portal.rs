@@ -1,0 +1,122 @@
+//! The pharmacy portal's API: `POST /api/certify/v2/issue`, shaped like the German issuer API
+//! (german-context.md §3.3), plus health.
+
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use dcc_issuance::issue::{Issuance, Issued, SignService};
+use dcc_store::Store;
+use serde_json::json;
+
+use crate::clock;
+use crate::error::ApiError;
+use crate::identity::PharmacyIdentity;
+
+/// What the portal's handlers share.
+#[derive(Clone)]
+pub struct PortalState {
+    /// The database.
+    pub store: Store,
+    /// The certificate server (in-process or remote).
+    pub signer: Arc<dyn SignService>,
+    /// `co` and CWT `iss`.
+    pub country: String,
+    /// The `is` text.
+    pub issuer_name: String,
+}
+
+/// The portal's routes. Served behind [`crate::tls::serve`], which adds the connection
+/// identity every handler extracts.
+pub fn app(state: PortalState) -> Router {
+    Router::new()
+        .route("/api/certify/v2/issue", post(certificates_issue))
+        .route("/health/live", get(|| async { "ok" }))
+        .with_state(state)
+}
+
+/// `POST /api/certify/v2/issue`.
+async fn certificates_issue(
+    State(state): State<PortalState>,
+    pharmacy: PharmacyIdentity,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let format = ResponseFormat::from_accept(headers.get(header::ACCEPT))?;
+    let idempotency_key = headers.get("idempotency-key").and_then(|v| v.to_str().ok());
+    let issuance = Issuance {
+        store: &state.store,
+        signer: state.signer.as_ref(),
+        country: &state.country,
+        issuer_name: &state.issuer_name,
+    };
+    let issued = issuance
+        .issue(
+            &pharmacy.telematik_id,
+            &body,
+            idempotency_key,
+            clock::now(),
+            clock::random(),
+        )
+        .await?;
+    Ok(format.respond(&issued))
+}
+
+/// The answer formats of the German API that this portal produces.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ResponseFormat {
+    /// `application/json`: HC1, UVCI, expiry and type.
+    Json,
+    /// `application/cbor+base45`: the HC1 text alone.
+    Base45,
+}
+
+impl ResponseFormat {
+    fn from_accept(accept: Option<&HeaderValue>) -> Result<Self, ApiError> {
+        let Some(accept) = accept.and_then(|value| value.to_str().ok()) else {
+            return Ok(Self::Json);
+        };
+        for media_type in accept
+            .split(',')
+            .map(|part| part.split(';').next().unwrap_or("").trim())
+        {
+            match media_type {
+                "application/json" | "application/*" | "*/*" => return Ok(Self::Json),
+                "application/cbor+base45" => return Ok(Self::Base45),
+                _ => {}
+            }
+        }
+        Err(ApiError::NotAcceptable)
+    }
+
+    fn respond(self, issued: &Issued) -> Response {
+        let mut response = match self {
+            Self::Json => Json(json!({
+                "hc1": issued.hc1,
+                "uvci": issued.uvci,
+                "certificate_type": issued.certificate_type.key(),
+                "expires_at": dcc_core::verify::format_time(issued.expires_at),
+            }))
+            .into_response(),
+            Self::Base45 => (
+                StatusCode::OK,
+                [(header::CONTENT_TYPE, "application/cbor+base45")],
+                issued.hc1.clone(),
+            )
+                .into_response(),
+        };
+        if let Ok(uvci) = HeaderValue::from_str(&issued.uvci) {
+            response.headers_mut().insert("x-dgc-id", uvci);
+        }
+        if issued.replayed {
+            response
+                .headers_mut()
+                .insert("idempotent-replayed", HeaderValue::from_static("true"));
+        }
+        response
+    }
+}

@@ -1,0 +1,203 @@
+//! A portal per test, on SQLite or PostgreSQL, with a fresh dev PKI.
+
+use std::sync::Arc;
+
+use dcc_pki::dev_pki::DevPki;
+use dcc_pki::institution_request::{InstitutionRequest, Profile};
+use dcc_pki::layout::Overwrite;
+use dcc_pki::telematik_id::TelematikId;
+use dcc_server::config::Config;
+use dcc_server::server::{RunningPortal, certificate_server, start_portal};
+use dcc_store::Store;
+use dcc_store::pharmacies::{self, NewPharmacy};
+use time::OffsetDateTime;
+
+pub const PHARMACY: &str = "3-SMC-B-Testkarte-883110000116873";
+
+#[derive(Clone, Copy, Debug)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+pub struct TestPortal {
+    pub portal: Option<RunningPortal>,
+    pub store: Store,
+    pub pki: DevPki,
+    pub dir: tempfile::TempDir,
+    postgres_database: Option<String>,
+}
+
+pub fn now() -> OffsetDateTime {
+    #[expect(
+        clippy::disallowed_methods,
+        reason = "test set-up: certificates valid from now"
+    )]
+    OffsetDateTime::now_utc()
+}
+
+/// Extra institution certificates to create before the portal starts.
+pub struct Extra {
+    pub request: InstitutionRequest,
+    pub revoked: bool,
+}
+
+pub fn institution(telematik_id: &str) -> InstitutionRequest {
+    InstitutionRequest::pharmacy("Test-Apotheke", TelematikId::parse(telematik_id).unwrap())
+}
+
+impl TestPortal {
+    pub async fn start(backend: Backend) -> Self {
+        Self::start_with(backend, Vec::new()).await
+    }
+
+    pub async fn start_with(backend: Backend, extras: Vec<Extra>) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let now = now();
+        let mut pki = DevPki::generate(now).unwrap();
+        let mut revoked = Vec::new();
+        for extra in &extras {
+            let issued = pki.issue_institution(&extra.request, now).unwrap();
+            if extra.revoked {
+                revoked.push(issued.certificate().serial().unwrap());
+            }
+            pki.insert_institution(extra.request.telematik_id.clone(), issued);
+        }
+        let crl = pki.crl(&revoked, now).unwrap();
+        pki.replace_smcb_crl(crl);
+        pki.write_to(&dir.path().join("pki"), Overwrite::Refuse)
+            .unwrap();
+        let mut config = Config::development(dir.path());
+        let mut postgres_database = None;
+        if let Backend::Postgres = backend {
+            let (url, name) = create_postgres_database().await;
+            config.database_url = url;
+            postgres_database = Some(name);
+        }
+        let store = Store::connect(&config.database_url).await.unwrap();
+        register(&store, PHARMACY, "APO1").await;
+        let signer = Arc::new(certificate_server(&config).unwrap());
+        let portal = start_portal(
+            &config,
+            store.clone(),
+            signer,
+            Some(([127, 0, 0, 1], 0).into()),
+        )
+        .await
+        .unwrap();
+        Self {
+            portal: Some(portal),
+            store,
+            pki,
+            dir,
+            postgres_database,
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!(
+            "https://localhost:{}{path}",
+            self.portal.as_ref().unwrap().local_addr.port()
+        )
+    }
+
+    /// A client presenting the institution certificate of `telematik_id` (with its CA).
+    pub fn client_for(&self, telematik_id: &str) -> reqwest::Client {
+        let issued = self
+            .pki
+            .institutions()
+            .iter()
+            .find(|(id, _)| id.as_str() == telematik_id)
+            .map(|(_, issued)| issued)
+            .unwrap_or_else(|| panic!("no institution {telematik_id}"));
+        let identity = format!(
+            "{}{}{}",
+            issued.certificate_pem(),
+            self.pki.smcb_ca().certificate().to_pem(),
+            issued.private_key_pem()
+        );
+        self.client(Some(identity))
+    }
+
+    pub fn client(&self, identity_pem: Option<String>) -> reqwest::Client {
+        let ca = std::fs::read(self.dir.path().join("pki/service/ca.pem")).unwrap();
+        let mut builder = reqwest::Client::builder()
+            .tls_certs_only([reqwest::Certificate::from_pem(&ca).unwrap()]);
+        if let Some(identity) = identity_pem {
+            builder = builder.identity(reqwest::Identity::from_pem(identity.as_bytes()).unwrap());
+        }
+        builder.build().unwrap()
+    }
+
+    pub async fn ledger_count(&self, telematik_id: &str) -> u64 {
+        dcc_store::ledger::count_by_pharmacy(self.store.pool(), telematik_id, 0, i64::MAX)
+            .await
+            .unwrap()
+    }
+
+    pub async fn audit_kinds(&self) -> Vec<String> {
+        dcc_store::audit::entries(self.store.pool(), 0, 10_000)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|entry| format!("{} {}", entry.kind, entry.detail))
+            .collect()
+    }
+
+    pub async fn stop(mut self) {
+        if let Some(portal) = self.portal.take() {
+            portal.stop().await;
+        }
+        self.store.close().await;
+        if let Some(name) = &self.postgres_database {
+            drop_postgres_database(name).await;
+        }
+    }
+}
+
+pub async fn register(store: &Store, telematik_id: &str, segment: &str) {
+    let mut tx = store.begin().await.unwrap();
+    pharmacies::insert(
+        &mut tx,
+        &NewPharmacy {
+            telematik_id,
+            name: "Test-Apotheke",
+            address: "Teststraße 1, 10115 Berlin",
+            issuer_segment: segment,
+            now: now().unix_timestamp(),
+        },
+    )
+    .await
+    .unwrap();
+    dcc_store::commit(tx).await.unwrap();
+}
+
+fn admin_url() -> String {
+    std::env::var("DCC_TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
+}
+
+async fn create_postgres_database() -> (String, String) {
+    let name = format!("dcc_e2e_{}", uuid::Uuid::new_v4().simple());
+    let url = dcc_store::provision::create_postgres_database(&admin_url(), &name)
+        .await
+        .unwrap_or_else(|error| {
+            panic!(
+                "PostgreSQL at {} is not usable ({error}); start it (scripts/test.sh does)",
+                admin_url()
+            )
+        });
+    (url, name)
+}
+
+async fn drop_postgres_database(name: &str) {
+    dcc_store::provision::drop_postgres_database(&admin_url(), name)
+        .await
+        .unwrap();
+}
+
+pub fn other_profile(telematik_id: &str, profile: Profile) -> InstitutionRequest {
+    let mut request = institution(telematik_id);
+    request.profile = profile;
+    request
+}
