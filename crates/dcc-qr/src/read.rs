@@ -43,6 +43,32 @@ mod tests {
     }
 
     #[test]
+    fn reads_the_sample_code_from_png_and_from_jpeg() {
+        let png = std::fs::read(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../samples/de-vaccination.png"
+        ))
+        .unwrap();
+        let hc1 = std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../samples/de-vaccination.hc1"
+        ))
+        .unwrap();
+        assert_eq!(read_image(&png).unwrap(), hc1.trim());
+        let mut jpeg = Vec::new();
+        image::load_from_memory(&png)
+            .unwrap()
+            .to_rgb8()
+            .write_to(
+                &mut std::io::Cursor::new(&mut jpeg),
+                image::ImageFormat::Jpeg,
+            )
+            .unwrap();
+        assert_eq!(&jpeg[..2], &[0xFF, 0xD8]);
+        assert_eq!(read_image(&jpeg).unwrap(), hc1.trim());
+    }
+
+    #[test]
     fn blank_image_has_no_code() {
         let blank = image::GrayImage::from_pixel(64, 64, image::Luma([255]));
         let mut png = Vec::new();

@@ -36,6 +36,7 @@ pub fn app(state: PortalState) -> Router {
     Router::new()
         .route("/api/certify/v2/issue", post(certificates_issue))
         .route("/health/live", get(|| async { "ok" }))
+        .route("/openapi.json", get(openapi_get))
         .with_state(state)
 }
 
@@ -65,6 +66,13 @@ async fn certificates_issue(
         .await?;
     Ok(format.respond(&issued))
 }
+
+/// `GET /openapi.json`: the API description kept in the repository (`openapi.json`).
+async fn openapi_get() -> impl IntoResponse {
+    ([(header::CONTENT_TYPE, "application/json")], OPENAPI)
+}
+
+const OPENAPI: &str = include_str!("../openapi.json");
 
 /// The answer formats of the German API that this portal produces.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -164,6 +164,50 @@ async fn base45_format_and_not_acceptable(backend: Backend) {
     portal.stop().await;
 }
 
+/// The served description is the repository's file, names the issuing path and every code
+/// the portal answers with.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn openapi_is_served() {
+    let portal = TestPortal::start(Backend::Sqlite).await;
+    let response = portal
+        .client_for(PHARMACY)
+        .get(portal.url("/openapi.json"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let served: Value = response.json().await.unwrap();
+    let file =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/openapi.json")).unwrap();
+    assert_eq!(served, serde_json::from_str::<Value>(&file).unwrap());
+    let responses = &served["paths"]["/api/certify/v2/issue"]["post"]["responses"];
+    for status in ["200", "400", "403", "406", "409", "410", "422", "503"] {
+        assert!(
+            responses.get(status).is_some(),
+            "status {status} undocumented"
+        );
+    }
+    let codes = served["components"]["responses"]["Error"]["description"]
+        .as_str()
+        .unwrap();
+    for code in [
+        "unreadable_json",
+        "wrong_certificate_profile",
+        "profession_not_allowed",
+        "pharmacy_not_registered",
+        "pharmacy_suspended",
+        "wrong_data_model",
+        "not_acceptable",
+        "idempotency_key_reused",
+        "invalid_fields",
+        "signer_unavailable",
+        "store_unavailable",
+    ] {
+        assert!(codes.contains(code), "code {code} undocumented");
+    }
+    portal.stop().await;
+}
+
 macro_rules! on_both_backends {
     ($($name:ident),* $(,)?) => {
         mod sqlite {
