@@ -46,7 +46,8 @@ enum Command {
     /// Run the whole issuing path once on this machine: data folder, portal and certificate
     /// server, one certificate issued through mutual TLS, verified; then keep serving.
     Demo(demo::DemoArgs),
-    /// Run the pharmacy portal with its certificate server until Ctrl-C or SIGTERM.
+    /// Run the pharmacy portal and/or the certificate server until Ctrl-C or SIGTERM
+    /// (`--role all|portal|signer`).
     Serve(serve::ServeArgs),
     /// Create a development data folder: dev PKI, configuration, database, default pharmacy.
     Init(init::InitArgs),

@@ -1,13 +1,18 @@
-//! `dcc serve`: the pharmacy portal with its certificate server, until Ctrl-C or SIGTERM.
+//! `dcc serve`: the pharmacy portal and the certificate server, until Ctrl-C or SIGTERM. They
+//! run in one process (`--role all`) or as two (`--role signer` and `--role portal`), the
+//! portal then reaching the certificate server over mutual TLS with its service identity.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use anyhow::Context as _;
-use clap::Args;
+use anyhow::{Context as _, bail};
+use clap::{Args, ValueEnum};
+use dcc_issuance::issue::SignService;
 use dcc_server::config::Config;
-use dcc_server::server::{RunningPortal, certificate_server, start_portal};
+use dcc_server::server::{
+    RunningPortal, certificate_server, remote_signer, start_portal, start_signer,
+};
 use dcc_store::Store;
 
 use crate::EXIT_VALID;
@@ -23,21 +28,70 @@ pub struct ServeArgs {
         value_name = "FILE"
     )]
     config: PathBuf,
+    /// What to run: the portal with the certificate server in the same process (`all`), the
+    /// certificate server alone on `signer.listen` (`signer`), or the portal calling a
+    /// separate certificate server (`portal`).
+    #[arg(long, value_enum, default_value_t = Role::All)]
+    role: Role,
+    /// With `--role portal`: where the certificate server listens
+    /// [default: https://localhost:<port of signer.listen>].
+    #[arg(long, value_name = "URL")]
+    signer_url: Option<String>,
+}
+
+/// What `dcc serve` runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Role {
+    /// The portal with the certificate server in the same process.
+    All,
+    /// The portal, calling the certificate server at `--signer-url`.
+    Portal,
+    /// The certificate server alone, accepting only the portal's service identity.
+    Signer,
 }
 
 /// Runs `dcc serve`.
 pub fn run(args: &ServeArgs) -> anyhow::Result<ExitCode> {
     crate::telemetry::init();
     let config = Config::load(&args.config)?;
+    if args.signer_url.is_some() && args.role != Role::Portal {
+        bail!("--signer-url is only used with --role portal");
+    }
     runtime()?.block_on(async {
-        let portal = start(&config, None).await?;
-        println!(
-            "portal listening on https://{} (Ctrl-C stops it)",
-            portal.local_addr
-        );
+        let server = match args.role {
+            Role::All => {
+                let portal = start(&config, None).await?;
+                println!(
+                    "portal listening on https://{} with the certificate server in-process",
+                    portal.local_addr
+                );
+                portal
+            }
+            Role::Signer => {
+                let signer = start_signer(&config, None).await?;
+                println!(
+                    "certificate server listening on https://{} (only the portal's service identity is served)",
+                    signer.local_addr
+                );
+                signer
+            }
+            Role::Portal => {
+                let url = args
+                    .signer_url
+                    .clone()
+                    .unwrap_or_else(|| default_signer_url(&config));
+                let portal = start_with_remote_signer(&config, &url, None).await?;
+                println!(
+                    "portal listening on https://{}, signing through the certificate server at {url}",
+                    portal.local_addr
+                );
+                portal
+            }
+        };
+        println!("Ctrl-C stops it");
         shutdown_signal().await;
         println!("stopping");
-        portal.stop().await;
+        server.stop().await;
         Ok(ExitCode::from(EXIT_VALID))
     })
 }
@@ -53,6 +107,26 @@ pub async fn start(
         .with_context(|| format!("opening the database {}", config.database_url))?;
     let signer = Arc::new(certificate_server(config)?);
     Ok(start_portal(config, store, signer, listen).await?)
+}
+
+/// Opens the database and starts the portal calling the certificate server at `signer_url`
+/// over mutual TLS.
+pub async fn start_with_remote_signer(
+    config: &Config,
+    signer_url: &str,
+    listen: Option<std::net::SocketAddr>,
+) -> anyhow::Result<RunningPortal> {
+    let signer: Arc<dyn SignService> = Arc::new(remote_signer(config, signer_url)?);
+    let store = Store::connect(&config.database_url)
+        .await
+        .with_context(|| format!("opening the database {}", config.database_url))?;
+    Ok(start_portal(config, store, signer, listen).await?)
+}
+
+/// `https://localhost:<port of signer.listen>`: the signer's dev certificate names
+/// `localhost`.
+fn default_signer_url(config: &Config) -> String {
+    format!("https://localhost:{}", config.signer.listen.port())
 }
 
 /// A multi-threaded runtime for the server commands.

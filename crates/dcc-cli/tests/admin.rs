@@ -662,3 +662,163 @@ fn demo_issues_through_mutual_tls_and_the_certificate_verifies() {
         hc1
     );
 }
+
+/// A `dcc serve` child process, killed when dropped (also when an assertion fails), with its
+/// output in a file for the failure message.
+struct ServeChild {
+    child: std::process::Child,
+    log: PathBuf,
+}
+
+impl ServeChild {
+    fn spawn(data: &DataDir, role: &str, extra: &[&str]) -> Self {
+        let log = data.path(&format!("serve-{role}.log"));
+        let file = std::fs::File::create(&log).unwrap();
+        let child = Command::new(env!("CARGO_BIN_EXE_dcc"))
+            .args(["serve", "--config", &data.config(), "--role", role])
+            .args(extra)
+            .current_dir(&data.data)
+            .env_remove("DCC_CONFIG")
+            .env_remove("DCC_DATABASE_URL")
+            .stdout(file.try_clone().unwrap())
+            .stderr(file)
+            .spawn()
+            .unwrap();
+        Self { child, log }
+    }
+
+    fn output(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// Waits (at most 10 s) until `port` accepts TCP connections.
+    async fn wait_for(&mut self, port: u16) {
+        for _ in 0..200 {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                panic!("dcc serve exited with {status}:\n{}", self.output());
+            }
+            if tokio::net::TcpStream::connect(("127.0.0.1", port))
+                .await
+                .is_ok()
+            {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        panic!(
+            "dcc serve did not listen on {port} within 10 s:\n{}",
+            self.output()
+        );
+    }
+}
+
+impl Drop for ServeChild {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A port that was free a moment ago (bound on port 0 and released).
+fn free_port() -> u16 {
+    std::net::TcpListener::bind(("127.0.0.1", 0))
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_runs_portal_and_signer_as_separate_processes() {
+    let (data, _) = DataDir::init();
+    let (portal_port, signer_port) = (free_port(), free_port());
+    let mut config = Config::load(&data.path("dcc.toml")).unwrap();
+    config.portal.listen = ([127, 0, 0, 1], portal_port).into();
+    config.signer.listen = ([127, 0, 0, 1], signer_port).into();
+    std::fs::write(data.path("dcc.toml"), config.to_toml().unwrap()).unwrap();
+
+    let mut signer = ServeChild::spawn(&data, "signer", &[]);
+    let signer_url = format!("https://localhost:{signer_port}");
+    let mut portal = ServeChild::spawn(&data, "portal", &["--signer-url", &signer_url]);
+    signer.wait_for(signer_port).await;
+    portal.wait_for(portal_port).await;
+
+    // The demo pharmacy, as `dcc demo` calls the portal.
+    let read = |relative: &str| std::fs::read_to_string(data.path(relative)).unwrap();
+    let identity = format!(
+        "{}{}{}",
+        read(&format!("pki/institutions/{DEFAULT_ID}.pem")),
+        read("pki/ti/smcb-ca.pem"),
+        read(&format!("pki/institutions/{DEFAULT_ID}.key")),
+    );
+    let client = reqwest::Client::builder()
+        .tls_certs_only([
+            reqwest::Certificate::from_pem(read("pki/service/ca.pem").as_bytes()).unwrap(),
+        ])
+        .identity(reqwest::Identity::from_pem(identity.as_bytes()).unwrap())
+        .timeout(std::time::Duration::from_secs(10))
+        .build()
+        .unwrap();
+    let response = client
+        .post(format!(
+            "https://localhost:{portal_port}/api/certify/v2/issue"
+        ))
+        .json(&serde_json::json!({
+            "nam": {"fn": "Musterfrau", "gn": "Erika"}, "dob": "1964-08-12",
+            "v": [{"tg": "840539006", "vp": "1119349007", "mp": "EU/1/20/1528",
+                   "ma": "ORG-100030215", "dn": 2, "sd": 2, "dt": "2021-06-01"}]
+        }))
+        .send()
+        .await
+        .unwrap();
+    let status = response.status();
+    let answer: Value = response.json().await.unwrap();
+    assert_eq!(
+        status,
+        200,
+        "{answer}\nportal:\n{}\nsigner:\n{}",
+        portal.output(),
+        signer.output()
+    );
+
+    let hc1 = answer["hc1"].as_str().unwrap();
+    let mut trust = dcc_core::trust_list::TrustList::new();
+    for kind in ["v", "t", "r"] {
+        let pem = std::fs::read(data.path(&format!("pki/dcc/dsc-{kind}.pem"))).unwrap();
+        trust.extend(
+            dcc_core::trust_list::TrustList::from_certificates(&pem)
+                .unwrap()
+                .iter()
+                .cloned(),
+        );
+    }
+    let verification = dcc_core::verify::verify(hc1, &trust, unix_now()).unwrap();
+    assert!(verification.is_valid(), "{verification:?}");
+    assert_eq!(verification.hcert.payload["v"][0]["ci"], answer["uvci"]);
+
+    drop(portal);
+    drop(signer);
+    // Both said where they listen.
+    let portal_log = std::fs::read_to_string(data.path("serve-portal.log")).unwrap();
+    assert!(
+        portal_log.contains(&format!(
+            "portal listening on https://127.0.0.1:{portal_port}"
+        )) && portal_log.contains(&signer_url),
+        "{portal_log}"
+    );
+    let signer_log = std::fs::read_to_string(data.path("serve-signer.log")).unwrap();
+    assert!(
+        signer_log.contains(&format!(
+            "certificate server listening on https://127.0.0.1:{signer_port}"
+        )),
+        "{signer_log}"
+    );
+}
+
+fn unix_now() -> i64 {
+    #[expect(
+        clippy::disallowed_methods,
+        reason = "the certificate was issued with the real clock"
+    )]
+    time::OffsetDateTime::now_utc().unix_timestamp()
+}

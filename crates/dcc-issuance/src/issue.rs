@@ -46,6 +46,15 @@ pub enum SignServiceError {
     /// The certificate server could not be reached or answered nonsense.
     #[error("the certificate server is unavailable: {0}")]
     Unavailable(#[source] Box<dyn std::error::Error + Send + Sync>),
+    /// The certificate server in another process refused; a [`SigningError`] cannot be
+    /// rebuilt from the wire, so its code and message arrive as text.
+    #[error("the certificate server refused ({code}): {message}")]
+    RemoteRefused {
+        /// The certificate server's error code.
+        code: String,
+        /// The certificate server's message.
+        message: String,
+    },
 }
 
 impl SignService for CertificateServer {
@@ -138,6 +147,7 @@ impl IssueError {
             Self::ResponseExpired { .. } => "idempotent_response_expired",
             Self::Signing(SignServiceError::Refused(_)) => "signer_refused",
             Self::Signing(SignServiceError::Unavailable(_)) => "signer_unavailable",
+            Self::Signing(SignServiceError::RemoteRefused { .. }) => "signer_refused",
             Self::Store(_) => "store_unavailable",
         }
     }

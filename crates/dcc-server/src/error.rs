@@ -95,6 +95,10 @@ fn issue_status(error: &IssueError) -> StatusCode {
         IssueError::Signing(SignServiceError::Unavailable(_)) | IssueError::Store(_) => {
             StatusCode::SERVICE_UNAVAILABLE
         }
+        // Like an in-process refusal: the service is misconfigured, not the request.
+        IssueError::Signing(SignServiceError::RemoteRefused { .. }) => {
+            StatusCode::INTERNAL_SERVER_ERROR
+        }
         _ => StatusCode::INTERNAL_SERVER_ERROR,
     }
 }

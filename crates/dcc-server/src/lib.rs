@@ -2,12 +2,16 @@
 //!
 //! The TLS layer ([`tls`]) emulates the health network (TI): only clients with an institution
 //! certificate that chains to the configured CA get through, and each connection's identity
-//! is parsed once and handed to the handlers as a typed value.
+//! is parsed once and handed to the handlers as a typed value. The certificate server can run
+//! in the portal's process or as a service of its own ([`signer_service`]), which the portal
+//! reaches over mutual TLS with its service identity ([`remote_signer`]).
 
 pub mod clock;
 pub mod config;
 pub mod error;
 pub mod identity;
 pub mod portal;
+pub mod remote_signer;
 pub mod server;
+pub mod signer_service;
 pub mod tls;

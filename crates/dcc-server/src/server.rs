@@ -1,9 +1,11 @@
-//! Starting the portal: database, certificate server, TLS, listener.
+//! Starting the portal and the certificate server: database, signing keys, TLS, listener;
+//! and the portal's client of a certificate server in another process.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 
 use dcc_core::model::certificate_type::CertificateType;
+use dcc_core::trust_list::{TrustList, TrustListError};
 use dcc_issuance::audit::{self, AuditEvent};
 use dcc_issuance::issue::SignService;
 use dcc_issuance::signing::{CertificateServer, SigningError, TypeSigner};
@@ -15,8 +17,10 @@ use tokio::task::JoinHandle;
 
 use crate::config::{Config, KeyConfig};
 use crate::identity::ConnectionIdentity;
+use crate::remote_signer::{RemoteSigner, RemoteSignerSettings, RemoteSignerSetupError};
+use crate::signer_service::ServicePeer;
 use crate::tls::{self, ConnectionPolicy, MutualTlsFiles, TlsSetupError};
-use crate::{clock, portal};
+use crate::{clock, portal, signer_service};
 
 /// Why the server could not start.
 #[derive(Debug, thiserror::Error)]
@@ -49,6 +53,18 @@ pub enum StartError {
     /// The TLS configuration is unusable.
     #[error(transparent)]
     Tls(#[from] TlsSetupError),
+    /// A configured DSC file holds no usable certificate.
+    #[error("cannot read the DSC {path}: {source}")]
+    Dsc {
+        /// The file.
+        path: std::path::PathBuf,
+        /// Why.
+        #[source]
+        source: TrustListError,
+    },
+    /// The client of the remote certificate server could not be set up.
+    #[error(transparent)]
+    RemoteSigner(#[from] RemoteSignerSetupError),
     /// The listen address could not be bound.
     #[error("cannot listen on {address}: {source}")]
     Bind {
@@ -60,15 +76,21 @@ pub enum StartError {
     },
 }
 
-/// A running portal.
-pub struct RunningPortal {
+/// A running portal or certificate server: its accept loop on a task of its own.
+pub struct RunningServer {
     /// The address it listens on (useful with port 0).
     pub local_addr: SocketAddr,
     shutdown: oneshot::Sender<()>,
     task: JoinHandle<std::io::Result<()>>,
 }
 
-impl RunningPortal {
+/// A running portal.
+pub type RunningPortal = RunningServer;
+
+/// A running certificate server (`dcc serve --role signer`).
+pub type RunningSigner = RunningServer;
+
+impl RunningServer {
     /// Stops accepting connections and waits for the accept loop to end.
     pub async fn stop(self) {
         let _ = self.shutdown.send(());
@@ -127,10 +149,7 @@ pub async fn start_portal(
     signer: Arc<dyn SignService>,
     listen: Option<SocketAddr>,
 ) -> Result<RunningPortal, StartError> {
-    let read = |path: &std::path::Path| {
-        let path = config.resolve(path);
-        std::fs::read(&path).map_err(|source| StartError::Read { path, source })
-    };
+    let read = |path: &std::path::Path| read(config, path);
     let files = MutualTlsFiles {
         server_chain: read(&config.portal.tls_certificate)?,
         server_key: read(&config.portal.tls_key)?,
@@ -143,13 +162,7 @@ pub async fn start_portal(
             .collect::<Result<_, _>>()?,
     };
     let tls_config = tls::server_config(&files)?;
-    let address = listen.unwrap_or(config.portal.listen);
-    let listener = TcpListener::bind(address)
-        .await
-        .map_err(|source| StartError::Bind { address, source })?;
-    let local_addr = listener
-        .local_addr()
-        .map_err(|source| StartError::Bind { address, source })?;
+    let listener = bind(listen.unwrap_or(config.portal.listen)).await?;
 
     let allowed = config.portal.allowed_professions.clone();
     let audit_store = store.clone();
@@ -170,25 +183,106 @@ pub async fn start_portal(
         country: config.issuer.country.clone(),
         issuer_name: config.issuer.name.clone(),
     });
+    let policy = ConnectionPolicy {
+        identify,
+        on_reject,
+    };
+    let portal = spawn(listener, tls_config, app, policy);
+    tracing::info!(local_addr = %portal.local_addr, "portal listening");
+    Ok(portal)
+}
+
+/// Starts the certificate server as a service of its own on its configured address (`listen`
+/// overrides it): the signing keys, the signer's TLS certificate, and the service CA as the
+/// only client trust anchor. Only the portal's identity is served ([`signer_service`]).
+pub async fn start_signer(
+    config: &Config,
+    listen: Option<SocketAddr>,
+) -> Result<RunningSigner, StartError> {
+    let server = Arc::new(certificate_server(config)?);
+    let files = MutualTlsFiles {
+        server_chain: read(config, &config.signer.tls_certificate)?,
+        server_key: read(config, &config.signer.tls_key)?,
+        client_roots: read(config, &config.signer.client_ca)?,
+        // Service certificates are few and replaced with the CA; no CRL is published for them.
+        client_crls: Vec::new(),
+    };
+    let tls_config = tls::server_config(&files)?;
+    let listener = bind(listen.unwrap_or(config.signer.listen)).await?;
+    let policy = ConnectionPolicy {
+        identify: Arc::new(ServicePeer::from_certificate),
+        // tls::serve already logs every refused handshake; the signer keeps no audit chain.
+        on_reject: Arc::new(|_| {}),
+    };
+    let signer = spawn(listener, tls_config, signer_service::app(server), policy);
+    tracing::info!(local_addr = %signer.local_addr, "certificate server listening");
+    Ok(signer)
+}
+
+/// The portal's client of a certificate server running at `url`: the portal's service
+/// identity, the service CA as the only root, and the configured DSCs to check every returned
+/// certificate against.
+pub fn remote_signer(config: &Config, url: &str) -> Result<RemoteSigner, StartError> {
+    let mut identity_pem = read(config, &config.signer.portal_identity_certificate)?;
+    identity_pem.push(b'\n');
+    identity_pem.extend(read(config, &config.signer.portal_identity_key)?);
+    let mut dscs = TrustList::new();
+    for key in [
+        &config.signer.vaccination,
+        &config.signer.test,
+        &config.signer.recovery,
+    ] {
+        let path = config.resolve(&key.certificate);
+        let pem = read(config, &key.certificate)?;
+        let certificates = TrustList::from_certificates(&pem)
+            .map_err(|source| StartError::Dsc { path, source })?;
+        dscs.extend(certificates.iter().cloned());
+    }
+    Ok(RemoteSigner::new(RemoteSignerSettings {
+        url,
+        service_ca_pem: &read(config, &config.signer.client_ca)?,
+        identity_pem: &identity_pem,
+        dscs,
+        issuer: config.issuer.country.clone(),
+    })?)
+}
+
+/// Reads a file named in the configuration (relative to its folder).
+fn read(config: &Config, path: &std::path::Path) -> Result<Vec<u8>, StartError> {
+    let path = config.resolve(path);
+    std::fs::read(&path).map_err(|source| StartError::Read { path, source })
+}
+
+/// Binds the listen address; the bound address is known from here on (port 0 in tests).
+async fn bind(address: SocketAddr) -> Result<(TcpListener, SocketAddr), StartError> {
+    let listener = TcpListener::bind(address)
+        .await
+        .map_err(|source| StartError::Bind { address, source })?;
+    let local_addr = listener
+        .local_addr()
+        .map_err(|source| StartError::Bind { address, source })?;
+    Ok((listener, local_addr))
+}
+
+/// Runs the TLS accept loop for `app` on a task until [`RunningServer::stop`].
+fn spawn<I>(
+    (listener, local_addr): (TcpListener, SocketAddr),
+    tls_config: Arc<rustls::ServerConfig>,
+    app: axum::Router,
+    policy: ConnectionPolicy<I>,
+) -> RunningServer
+where
+    I: Clone + Send + Sync + 'static,
+{
     let (shutdown, shutdown_signal) = oneshot::channel::<()>();
-    let task = tokio::spawn(tls::serve(
-        listener,
-        tls_config,
-        app,
-        ConnectionPolicy {
-            identify,
-            on_reject,
-        },
-        async move {
-            let _ = shutdown_signal.await;
-        },
-    ));
-    tracing::info!(%local_addr, "portal listening");
-    Ok(RunningPortal {
+    let task = tokio::spawn(tls::serve(listener, tls_config, app, policy, async move {
+        let _ = shutdown_signal.await;
+    }));
+    RunningServer {
         local_addr,
         shutdown,
         task,
-    })
+    }
 }
 
 /// Records a refused connection in the audit chain, off the connection's path.

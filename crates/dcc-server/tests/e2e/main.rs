@@ -12,4 +12,5 @@
 
 mod issue;
 mod rejections;
+mod remote;
 mod support;

@@ -201,3 +201,21 @@ pub fn other_profile(telematik_id: &str, profile: Profile) -> InstitutionRequest
     request.profile = profile;
     request
 }
+
+impl TestPortal {
+    /// Wraps a portal a test started itself, on the SQLite database in `dir`.
+    pub fn from_parts(
+        portal: RunningPortal,
+        store: Store,
+        pki: DevPki,
+        dir: tempfile::TempDir,
+    ) -> Self {
+        Self {
+            portal: Some(portal),
+            store,
+            pki,
+            dir,
+            postgres_database: None,
+        }
+    }
+}
