@@ -1,6 +1,9 @@
 //! CWT claims, the payload of the COSE_Sign1 (dcc-spec.md §1.2).
 
 use ciborium::value::Value as Cbor;
+use serde_json::Value as Json;
+
+use super::cbor_reader::{CborReadError, Head, Reader};
 
 /// Why the COSE payload is not a usable CWT claims set.
 #[derive(Debug, thiserror::Error)]
@@ -8,7 +11,7 @@ use ciborium::value::Value as Cbor;
 pub enum CwtError {
     /// The payload is not well-formed CBOR.
     #[error("the CWT claims are not valid CBOR: {0}")]
-    Cbor(#[source] ciborium::de::Error<std::io::Error>),
+    Cbor(#[source] CborReadError),
     /// The payload is CBOR but not a map.
     #[error("the CWT claims are not a CBOR map")]
     NotAMap,
@@ -24,13 +27,16 @@ pub enum CwtError {
     /// The hcert map has no entry 1 (eu_dcc_v1).
     #[error("the hcert claim has no DCC (key 1)")]
     MissingDcc,
+    /// The DCC holds CBOR that has no JSON form (bytes, non-text keys, other tags).
+    #[error("the DCC payload cannot be read: {0}")]
+    Payload(#[source] CborReadError),
     /// Encoding failed (only possible through an allocation failure).
     #[error("encoding the CWT failed: {0}")]
     Encode(#[source] ciborium::ser::Error<std::io::Error>),
 }
 
 /// The claims of a decoded HCERT.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Claims {
     /// `iss` (1): the issuing country, when present.
     pub issuer: Option<String>,
@@ -38,8 +44,6 @@ pub struct Claims {
     pub issued_at: Option<i64>,
     /// `exp` (4): expires at, in seconds since 1970 UTC.
     pub expires_at: Option<i64>,
-    /// The DCC itself, `hcert[1]`, as CBOR.
-    pub dcc: Cbor,
 }
 
 /// The claims an issuer sets; all three are required when issuing (dcc-spec.md §1.6b).
@@ -75,58 +79,99 @@ pub fn encode(claims: &IssueClaims, dcc: Cbor) -> Result<Vec<u8>, CwtError> {
     Ok(out)
 }
 
-/// Decodes a claims map.
-pub fn decode(bytes: &[u8]) -> Result<Claims, CwtError> {
-    let value: Cbor = ciborium::from_reader(bytes).map_err(CwtError::Cbor)?;
+/// Decodes a claims map into the standard claims and the DCC (`hcert[1]`) as JSON.
+pub fn decode(bytes: &[u8]) -> Result<(Claims, Json), CwtError> {
+    let mut reader = Reader::new(bytes);
+    let mut head = reader.head().map_err(CwtError::Cbor)?;
     // A CWT tag (61) around the claims is tolerated like the one around COSE.
-    let value = match value {
-        Cbor::Tag(CWT_TAG, inner) => *inner,
-        other => other,
-    };
-    let Cbor::Map(entries) = value else {
-        return Err(CwtError::NotAMap);
+    if head == Head::Tag(CWT_TAG) {
+        head = reader.head().map_err(CwtError::Cbor)?;
+    }
+    let length = match head {
+        Head::Map(length) => length,
+        // A lone "break" is not CBOR at all, unlike a well-formed item that is not a map.
+        Head::Break => return Err(CwtError::Cbor(CborReadError::Invalid { offset: 0 })),
+        _ => return Err(CwtError::NotAMap),
     };
     let mut claims = Claims {
         issuer: None,
         issued_at: None,
         expires_at: None,
-        dcc: Cbor::Null,
     };
-    let mut hcert = None;
-    for (key, value) in entries {
-        let Some(key) = key.as_integer().map(i128::from) else {
-            continue;
-        };
+    let mut dcc = None;
+    for_each_entry(&mut reader, length, |reader, key| {
         match key {
-            k if k == i128::from(ISS) => match value {
-                Cbor::Text(text) => claims.issuer = Some(text),
+            Some(ISS) => match reader.head().map_err(CwtError::Cbor)? {
+                Head::Text(length) => {
+                    claims.issuer = Some(reader.text(length).map_err(CwtError::Cbor)?);
+                }
                 _ => return Err(CwtError::ClaimType { claim: "iss" }),
             },
-            k if k == i128::from(IAT) => claims.issued_at = Some(numeric_date(&value, "iat")?),
-            k if k == i128::from(EXP) => claims.expires_at = Some(numeric_date(&value, "exp")?),
-            k if k == i128::from(HCERT) => hcert = Some(value),
-            _ => {}
+            Some(IAT) => claims.issued_at = Some(numeric_date(reader, "iat")?),
+            Some(EXP) => claims.expires_at = Some(numeric_date(reader, "exp")?),
+            Some(HCERT) => {
+                let Head::Map(length) = reader.head().map_err(CwtError::Cbor)? else {
+                    return Err(CwtError::MissingHcert);
+                };
+                for_each_entry(reader, length, |reader, key| {
+                    if key == Some(EU_DCC_V1) {
+                        let mut path = String::new();
+                        dcc = Some(reader.json(&mut path, 0).map_err(CwtError::Payload)?);
+                    } else {
+                        reader.skip(0).map_err(CwtError::Cbor)?;
+                    }
+                    Ok(())
+                })?;
+                if dcc.is_none() {
+                    return Err(CwtError::MissingDcc);
+                }
+            }
+            _ => reader.skip(0).map_err(CwtError::Cbor)?,
         }
-    }
-    let Some(Cbor::Map(hcert)) = hcert else {
-        return Err(CwtError::MissingHcert);
-    };
-    claims.dcc = hcert
-        .into_iter()
-        .find(|(key, _)| key.as_integer().map(i128::from) == Some(i128::from(EU_DCC_V1)))
-        .map(|(_, dcc)| dcc)
-        .ok_or(CwtError::MissingDcc)?;
-    Ok(claims)
+        Ok(())
+    })?;
+    let dcc = dcc.ok_or(CwtError::MissingHcert)?;
+    Ok((claims, dcc))
 }
 
-fn numeric_date(value: &Cbor, claim: &'static str) -> Result<i64, CwtError> {
+/// Calls `each` with the integer key (or `None` for other keys, whose value it must skip) of
+/// every entry of a map whose head was just read.
+fn for_each_entry(
+    reader: &mut Reader<'_>,
+    length: Option<u64>,
+    mut each: impl FnMut(&mut Reader<'_>, Option<i64>) -> Result<(), CwtError>,
+) -> Result<(), CwtError> {
+    let mut remaining = length;
+    while remaining != Some(0) {
+        let key = match reader.head().map_err(CwtError::Cbor)? {
+            Head::Break if remaining.is_none() => return Ok(()),
+            Head::Unsigned(value) => i64::try_from(value).ok(),
+            Head::Negative(value) => i64::try_from(value).ok().map(|value| -1 - value),
+            Head::Text(length) => {
+                reader.text(length).map_err(CwtError::Cbor)?;
+                None
+            }
+            _ => {
+                return Err(CwtError::Cbor(CborReadError::Invalid {
+                    offset: reader.offset(),
+                }));
+            }
+        };
+        each(reader, key)?;
+        remaining = remaining.map(|n| n - 1);
+    }
+    Ok(())
+}
+
+fn numeric_date(reader: &mut Reader<'_>, claim: &'static str) -> Result<i64, CwtError> {
     // Spec 1.0.6 requires integers; 25 vectors carry floats, so read them (dcc-spec.md §1.2).
-    match value {
-        Cbor::Integer(integer) => {
-            i64::try_from(i128::from(*integer)).map_err(|_| CwtError::ClaimType { claim })
-        }
-        Cbor::Float(float) if float.is_finite() && float.abs() < 1e15 => Ok(float.floor() as i64),
-        Cbor::Tag(1, inner) => numeric_date(inner, claim),
+    match reader.head().map_err(CwtError::Cbor)? {
+        Head::Unsigned(value) => i64::try_from(value).map_err(|_| CwtError::ClaimType { claim }),
+        Head::Negative(value) => i64::try_from(value)
+            .map(|value| -1 - value)
+            .map_err(|_| CwtError::ClaimType { claim }),
+        Head::Float(value) if value.is_finite() && value.abs() < 1e15 => Ok(value.floor() as i64),
+        Head::Tag(1) => numeric_date(reader, claim),
         _ => Err(CwtError::ClaimType { claim }),
     }
 }
@@ -159,11 +204,11 @@ mod tests {
             &bytes[..10],
             &[0xA4, 0x01, 0x62, b'D', b'E', 0x06, 0x1A, 0x60, 0xB2, 0x94]
         );
-        let decoded = decode(&bytes).unwrap();
+        let (decoded, payload) = decode(&bytes).unwrap();
         assert_eq!(decoded.issuer.as_deref(), Some("DE"));
         assert_eq!(decoded.issued_at, Some(1_622_316_073));
         assert_eq!(decoded.expires_at, Some(1_643_356_073));
-        assert_eq!(decoded.dcc, dcc);
+        assert_eq!(payload, serde_json::json!({"ver": "1.3.0"}));
     }
 
     #[test]
@@ -177,7 +222,7 @@ mod tests {
         ]);
         let mut bytes = Vec::new();
         ciborium::into_writer(&map, &mut bytes).unwrap();
-        assert_eq!(decode(&bytes).unwrap().issued_at, Some(1_622_316_073));
+        assert_eq!(decode(&bytes).unwrap().0.issued_at, Some(1_622_316_073));
     }
 
     #[test]

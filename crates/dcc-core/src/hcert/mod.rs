@@ -11,13 +11,14 @@
 
 pub mod base45;
 pub mod cbor;
+pub mod cbor_reader;
 pub mod compress;
 pub mod cose;
 pub mod cwt;
 pub mod prefix;
 
 use self::base45::Base45Error;
-use self::cbor::{CborJsonError, cbor_to_json};
+use self::cbor_reader::CborReadError;
 use self::compress::{CompressError, Compression};
 use self::cose::{CoseError, CoseSign1};
 use self::cwt::{Claims, CwtError, IssueClaims};
@@ -46,7 +47,7 @@ pub enum DecodeError {
     Cwt(#[from] CwtError),
     /// The DCC contains CBOR that has no JSON form.
     #[error("the DCC payload cannot be read: {0}")]
-    Payload(#[from] CborJsonError),
+    Payload(#[from] CborReadError),
 }
 
 impl DecodeError {
@@ -130,8 +131,10 @@ pub fn decode_cose(
     compression: Compression,
 ) -> Result<DecodedHcert, DecodeError> {
     let cose = CoseSign1::from_bytes(&cose_bytes)?;
-    let claims = cwt::decode(&cose.payload)?;
-    let payload = cbor_to_json(&claims.dcc)?;
+    let (claims, payload) = cwt::decode(&cose.payload).map_err(|error| match error {
+        CwtError::Payload(error) => DecodeError::Payload(error),
+        other => DecodeError::Cwt(other),
+    })?;
     Ok(DecodedHcert {
         compression,
         cose_bytes,
