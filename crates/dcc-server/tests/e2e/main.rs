@@ -10,6 +10,21 @@
     clippy::indexing_slicing
 )]
 
+/// Instantiates each named `async fn(Backend)` as one test per backend, so a failure names
+/// the backend it happened on.
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() { super::$name(super::Backend::Sqlite).await })*
+        }
+        mod postgres {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() { super::$name(super::Backend::Postgres).await })*
+        }
+    };
+}
+
 mod issue;
 mod rejections;
 mod remote;
