@@ -27,10 +27,24 @@ pub fn load(paths: &[String], dsc_list_key: Option<&str>) -> anyhow::Result<Trus
                 .collect::<Result<_, _>>()
                 .with_context(|| format!("reading the folder {}", path.display()))?;
             entries.sort_by_key(std::fs::DirEntry::path);
+            let before = trust.len();
+            // In a folder only certificate and trust-list files count, so a folder that
+            // also holds private keys (such as a data folder's `pki/dcc`) can be named as is.
             for entry in entries {
-                if entry.path().is_file() {
+                let path = entry.path();
+                let loadable = path
+                    .extension()
+                    .and_then(|extension| extension.to_str())
+                    .is_some_and(|extension| FOLDER_EXTENSIONS.contains(&extension));
+                if path.is_file() && loadable {
                     load_file(&entry.path(), list_key.as_ref(), &mut trust)?;
                 }
+            }
+            if trust.len() == before {
+                bail!(
+                    "the folder {} holds no certificate to trust",
+                    path.display()
+                );
             }
         } else {
             load_file(path, list_key.as_ref(), &mut trust)?;
@@ -62,6 +76,9 @@ fn load_file(
     trust.extend(loaded.iter().cloned());
     Ok(())
 }
+
+/// The file endings `--trust FOLDER` loads.
+const FOLDER_EXTENSIONS: &[&str] = &["pem", "crt", "cer", "der", "json"];
 
 enum Format {
     GatewayJson,

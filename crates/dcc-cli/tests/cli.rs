@@ -271,6 +271,9 @@ fn unreadable_input_and_bad_usage_exit_2() {
 fn trust_from_a_folder_and_from_der() {
     let dir = scratch_dir("folder");
     std::fs::write(dir.join("dsc.der"), sample_dsc_der()).unwrap();
+    // Keys and notes beside the certificates are ignored.
+    std::fs::write(dir.join("dsc.key"), "-----BEGIN PRIVATE KEY-----\n").unwrap();
+    std::fs::write(dir.join("README.txt"), "test DSCs").unwrap();
     let output = dcc(
         &[
             "verify",
@@ -284,6 +287,20 @@ fn trust_from_a_folder_and_from_der() {
         None,
     );
     assert_eq!(json(&output)["valid"], true);
+
+    let empty = scratch_dir("empty-folder");
+    std::fs::write(empty.join("dsc.key"), "not a certificate").unwrap();
+    let output = dcc(
+        &[
+            "verify",
+            "--trust",
+            empty.to_str().unwrap(),
+            &sample("de-vaccination.hc1"),
+        ],
+        None,
+    );
+    assert_eq!(output.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("holds no certificate to trust"));
 }
 
 #[test]
