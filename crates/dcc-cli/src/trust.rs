@@ -3,7 +3,7 @@
 use std::path::Path;
 
 use anyhow::{Context, bail};
-use dcc_core::dsc::PublicKey;
+use dcc_core::public_key::PublicKey;
 use dcc_core::trust_list::TrustList;
 
 /// Builds one trust list from every `--trust` path: a certificate (PEM or DER), a folder of

@@ -26,6 +26,8 @@ pub mod fuzzing;
 pub mod hcert;
 pub mod kid;
 pub mod model;
+pub mod pem;
+pub mod public_key;
 pub mod revocation;
 pub mod signer;
 pub mod transliterate;

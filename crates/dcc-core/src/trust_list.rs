@@ -11,8 +11,9 @@ use base64::Engine as _;
 use base64::engine::general_purpose;
 use serde::Deserialize;
 
-use crate::dsc::{self, Dsc, DscError, PublicKey, SignatureError};
+use crate::dsc::{self, Dsc, DscError};
 use crate::kid::{Kid, KidError};
+use crate::public_key::{PublicKey, SignatureError};
 
 /// A set of trusted DSCs, indexed by kid. Several DSCs may share a kid; all are kept.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

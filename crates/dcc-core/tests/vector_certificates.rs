@@ -11,8 +11,9 @@ use std::path::{Path, PathBuf};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use dcc_core::algorithm::Algorithm;
-use dcc_core::dsc::{Dsc, KeyType, SignatureError};
+use dcc_core::dsc::Dsc;
 use dcc_core::model::certificate_type::CertificateType;
+use dcc_core::public_key::{KeyType, SignatureError};
 use serde_json::Value;
 
 /// Where the vectors live, relative to `CARGO_MANIFEST_DIR`. In dcc-core this becomes
