@@ -5,7 +5,7 @@
 
 use crate::algorithm::Algorithm;
 use crate::dsc::Dsc;
-use crate::hcert::cose::HeaderAlgorithm;
+use crate::hcert::cose::{CoseSign1, HeaderAlgorithm};
 use crate::hcert::{self, DecodeError, DecodedHcert};
 use crate::kid::Kid;
 use crate::model::certificate_type::CertificateType;
@@ -195,7 +195,7 @@ pub fn verify<'t>(
 
 /// Verifies an already decoded HCERT.
 pub fn verify_decoded(hcert: DecodedHcert, trust: &TrustList, clock: i64) -> Verification<'_> {
-    let (signature, signer) = check_signature(&hcert, trust);
+    let (signature, signer) = check_signature(&hcert.cose, trust);
     let validity = check_validity(&hcert, signer, clock);
     let key_usage = match (signer, certificate_type(&hcert.payload)) {
         (_, None) => KeyUsageCheck::UnknownType,
@@ -225,10 +225,10 @@ pub fn verify_decoded(hcert: DecodedHcert, trust: &TrustList, clock: i64) -> Ver
 /// Checks the signature against every DSC in the trust list that has the certificate's kid
 /// (8-byte kids can collide, dcc-spec.md §1.3).
 pub fn check_signature<'t>(
-    hcert: &DecodedHcert,
+    cose: &CoseSign1,
     trust: &'t TrustList,
 ) -> (SignatureCheck, Option<&'t Dsc>) {
-    let algorithm = match hcert.cose.algorithm() {
+    let algorithm = match cose.algorithm() {
         None => return (SignatureCheck::MissingAlgorithm, None),
         Some(HeaderAlgorithm::NotAnInteger) => {
             return (SignatureCheck::UnsupportedAlgorithm { value: None }, None);
@@ -243,7 +243,7 @@ pub fn check_signature<'t>(
             }
         },
     };
-    let Some(kid) = hcert.cose.kid() else {
+    let Some(kid) = cose.kid() else {
         return (SignatureCheck::MissingKid, None);
     };
     let Ok(kid) = Kid::from_slice(kid) else {
@@ -253,12 +253,12 @@ pub fn check_signature<'t>(
     if candidates.is_empty() {
         return (SignatureCheck::UnknownKid { kid }, None);
     }
-    let signed = hcert.cose.signed_bytes();
+    let signed = cose.signed_bytes();
     candidates
         .iter()
         .find(|dsc| {
             dsc.public_key()
-                .verify(algorithm, &signed, &hcert.cose.signature)
+                .verify(algorithm, &signed, &cose.signature)
                 .is_ok()
         })
         .map_or((SignatureCheck::Invalid, None), |dsc| {

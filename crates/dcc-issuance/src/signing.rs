@@ -142,11 +142,9 @@ impl CertificateServer {
             issued_at: now,
             expires_at,
         };
-        let cose = hcert::sign(dcc, &claims, type_signer.signer.as_ref())?;
+        let (cose, signature) =
+            hcert::sign_returning_signature(dcc, &claims, type_signer.signer.as_ref())?;
         let hc1 = hcert::encode_cose(&cose)?;
-        let signature = hcert::cose::CoseSign1::from_bytes(&cose)
-            .map(|decoded| decoded.signature)
-            .unwrap_or_default();
         Ok(SignedCertificate {
             hc1,
             kid: dsc.kid(),

@@ -58,18 +58,7 @@ impl DevPki {
     /// With [`Overwrite::Refuse`], nothing is written if any of the files exists already.
     pub fn write_to(&self, dir: &Path, overwrite: Overwrite) -> Result<(), DevPkiError> {
         let files = self.files();
-        if overwrite == Overwrite::Refuse
-            && let Some(existing) = files
-                .iter()
-                .map(|file| dir.join(&file.path))
-                .find(|path| path.exists())
-        {
-            return Err(DevPkiError::AlreadyExists { path: existing });
-        }
-        for file in &files {
-            write_file(&dir.join(&file.path), file.contents.as_bytes(), file.secret)?;
-        }
-        Ok(())
+        write_files(dir, &files, overwrite)
     }
 
     /// Loads a PKI written by [`DevPki::write_to`]. Every key is checked against its
@@ -104,18 +93,7 @@ impl DevPki {
     ) -> Result<(), DevPkiError> {
         let stem = Path::new(INSTITUTIONS).join(telematik_id.file_stem());
         let files = issued_files(&stem.to_string_lossy(), issued);
-        if overwrite == Overwrite::Refuse
-            && let Some(existing) = files
-                .iter()
-                .map(|file| dir.join(&file.path))
-                .find(|path| path.exists())
-        {
-            return Err(DevPkiError::AlreadyExists { path: existing });
-        }
-        for file in &files {
-            write_file(&dir.join(&file.path), file.contents.as_bytes(), file.secret)?;
-        }
-        Ok(())
+        write_files(dir, &files, overwrite)
     }
 
     /// Replaces `dir/ti/smcb-ca.crl` with `crl`.
@@ -186,6 +164,23 @@ fn dsc_stem(certificate_type: CertificateType) -> &'static str {
         CertificateType::Test => "dcc/dsc-t",
         CertificateType::Recovery => "dcc/dsc-r",
     }
+}
+
+/// Writes `files` below `dir`; with [`Overwrite::Refuse`] nothing is written when any of them
+/// exists already.
+fn write_files(dir: &Path, files: &[PkiFile], overwrite: Overwrite) -> Result<(), DevPkiError> {
+    if overwrite == Overwrite::Refuse
+        && let Some(existing) = files
+            .iter()
+            .map(|file| dir.join(&file.path))
+            .find(|path| path.exists())
+    {
+        return Err(DevPkiError::AlreadyExists { path: existing });
+    }
+    for file in files {
+        write_file(&dir.join(&file.path), file.contents.as_bytes(), file.secret)?;
+    }
+    Ok(())
 }
 
 fn write_file(path: &Path, contents: &[u8], secret: bool) -> Result<(), DevPkiError> {

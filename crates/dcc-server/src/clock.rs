@@ -12,16 +12,13 @@ pub fn now() -> OffsetDateTime {
     OffsetDateTime::now_utc()
 }
 
-/// 16 random bytes for a UVCI's opaque part.
-pub fn random() -> [u8; 16] {
+/// 16 random bytes for a UVCI's opaque part, from the operating system's generator.
+pub fn random() -> Result<[u8; 16], aws_lc_rs::error::Unspecified> {
     let mut bytes = [0u8; 16];
-    // The operating system's generator does not fail on supported platforms; if it ever
-    // did, a zero block still yields a unique UVCI through the ledger's primary key, which
-    // refuses a duplicate rather than issuing one.
     #[expect(
         clippy::disallowed_methods,
         reason = "the server's edge is where randomness is drawn"
     )]
-    let _ = aws_lc_rs::rand::fill(&mut bytes);
-    bytes
+    aws_lc_rs::rand::fill(&mut bytes)?;
+    Ok(bytes)
 }

@@ -23,6 +23,8 @@ pub enum ApiError {
     NoClientCertificate,
     /// The `Accept` header names no format this API produces.
     NotAcceptable,
+    /// The operating system's random generator failed (no UVCI can be made).
+    RandomUnavailable,
 }
 
 impl From<IssueError> for ApiError {
@@ -45,6 +47,12 @@ impl IntoResponse for ApiError {
                     StatusCode::UNAUTHORIZED,
                     "no_client_certificate",
                     "an institution certificate is required".to_owned(),
+                    &[],
+                ),
+                Self::RandomUnavailable => (
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "random_unavailable",
+                    "the service cannot issue certificates right now; try again later".to_owned(),
                     &[],
                 ),
                 Self::NotAcceptable => (

@@ -61,7 +61,7 @@ async fn certificates_issue(
             &body,
             idempotency_key,
             clock::now(),
-            clock::random(),
+            clock::random().map_err(|_| ApiError::RandomUnavailable)?,
         )
         .await?;
     Ok(format.respond(&issued))

@@ -110,11 +110,23 @@ pub fn encode_cose(cose: &[u8]) -> Result<String, EncodeError> {
 
 /// Builds the CWT for a DCC and signs it into tagged COSE_Sign1 bytes.
 pub fn sign(dcc: &Dcc, claims: &IssueClaims, signer: &dyn Signer) -> Result<Vec<u8>, EncodeError> {
+    sign_returning_signature(dcc, claims, signer).map(|(cose, _)| cose)
+}
+
+/// Like [`sign`], also returning the raw signature (for the SIGNATURE revocation hash).
+pub fn sign_returning_signature(
+    dcc: &Dcc,
+    claims: &IssueClaims,
+    signer: &dyn Signer,
+) -> Result<(Vec<u8>, Vec<u8>), EncodeError> {
     let payload = cwt::encode(claims, dcc.to_cbor())?;
     let kid = signer.kid();
     let protected = cose::protected_header(signer.algorithm(), kid.as_bytes());
     let signature = signer.sign(&cose::sig_structure(&protected, &payload))?;
-    Ok(cose::encode_sign1(&protected, &payload, &signature))
+    Ok((
+        cose::encode_sign1(&protected, &payload, &signature),
+        signature,
+    ))
 }
 
 /// Decodes an `HC1:` string through every layer, without verifying anything.

@@ -23,7 +23,7 @@ use dcc_core::dsc::Dsc;
 use dcc_core::hcert::cbor::{cbor_to_json, json_to_cbor};
 use dcc_core::hcert::compress::{self, Compression};
 use dcc_core::hcert::cose::CoseSign1;
-use dcc_core::hcert::{self, base45, cwt, prefix};
+use dcc_core::hcert::{self, base45, prefix};
 use dcc_core::trust_list::TrustList;
 use dcc_core::validation::{self, Mode};
 use dcc_core::verify::{self, SignatureCheck, ValidityCheck};
@@ -101,18 +101,8 @@ fn check(vector: &Vector) -> Vec<FlagResult> {
         let Ok(decoded) = CoseSign1::from_bytes(cose) else {
             return Some(false);
         };
-        let Ok((claims, payload)) = cwt::decode(&decoded.payload) else {
-            // The signature may be checked without readable claims.
-            return Some(signature_only(&decoded, &trust));
-        };
-        let hcert = hcert::DecodedHcert {
-            compression: Compression::Zlib,
-            cose_bytes: cose.to_vec(),
-            cose: decoded,
-            claims,
-            payload,
-        };
-        Some(verify::check_signature(&hcert, &trust).0 == SignatureCheck::Valid)
+        // The signature is checked on the COSE layer alone; the claims need not be readable.
+        Some(verify::check_signature(&decoded, &trust).0 == SignatureCheck::Valid)
     });
     flag("EXPECTEDDECODE", &|| {
         let cose = cose_bytes.as_deref()?;
@@ -173,29 +163,6 @@ fn schema_valid(payload: &Value) -> bool {
     validation::validate(payload, Mode::Verify)
         .iter()
         .all(|violation| !violation.kind.is_schema_rule())
-}
-
-fn signature_only(cose: &CoseSign1, trust: &TrustList) -> bool {
-    let Some(kid) = cose
-        .kid()
-        .and_then(|kid| dcc_core::kid::Kid::from_slice(kid).ok())
-    else {
-        return false;
-    };
-    let Some(algorithm) = (match cose.algorithm() {
-        Some(dcc_core::hcert::cose::HeaderAlgorithm::Value(value)) => {
-            dcc_core::algorithm::Algorithm::from_cose(value)
-        }
-        _ => None,
-    }) else {
-        return false;
-    };
-    let signed = cose.signed_bytes();
-    trust.candidates(&kid).iter().any(|dsc| {
-        dsc.public_key()
-            .verify(algorithm, &signed, &cose.signature)
-            .is_ok()
-    })
 }
 
 /// The `CBOR` field holds either the DCC map or the whole CWT (dcc-spec.md §8.2).
