@@ -119,12 +119,16 @@ pub async fn record(
     event: &AuditEvent,
     at: i64,
 ) -> Result<dcc_store::audit::AuditEntry, dcc_store::StoreError> {
-    let record = dcc_store::audit::AuditRecord {
+    dcc_store::audit::append(tx, &audit_record(event, at)).await
+}
+
+/// The store's record of an event at `at` (unix seconds).
+pub fn audit_record(event: &AuditEvent, at: i64) -> dcc_store::audit::AuditRecord<'_> {
+    dcc_store::audit::AuditRecord {
         at,
         kind: event.kind(),
         telematik_id: event.telematik_id(),
         uvci: event.uvci(),
         detail: event.detail(),
-    };
-    dcc_store::audit::append(tx, &record).await
+    }
 }

@@ -13,12 +13,13 @@ use dcc_core::model::certificate_type::CertificateType;
 use dcc_core::model::{Dcc, Entry};
 use dcc_core::revocation::uci_hash;
 use dcc_store::ledger::{self, LedgerEntry};
-use dcc_store::pharmacies::{self, Pharmacy, PharmacyStatus};
 use dcc_store::{ConflictTarget, Store, StoreError};
 use time::OffsetDateTime;
 
-use crate::audit::{self, AuditEvent};
+use crate::active_pharmacies::{ActivePharmacies, Lookup};
+use crate::audit::AuditEvent;
 use crate::payload::{IssuerContext, PayloadError, build_payload, opaque_from_random};
+use crate::recorder::{IssuedRecord, RecordError, RecordOutcome, Recorder};
 use crate::request::{IssueRequest, RequestError};
 use crate::signing::{CertificateServer, SignedCertificate, SigningError};
 
@@ -70,8 +71,12 @@ impl SignService for CertificateServer {
 
 /// Everything the use case needs besides the request.
 pub struct Issuance<'a> {
-    /// The database.
+    /// The database, for reads.
     pub store: &'a Store,
+    /// The group-commit writer, for every write.
+    pub recorder: &'a Recorder,
+    /// Registry lookups, remembered per pharmacy.
+    pub pharmacies: &'a ActivePharmacies,
     /// The certificate server.
     pub signer: &'a dyn SignService,
     /// Country (`co`, `iss`) and issuer name (`is`).
@@ -131,6 +136,18 @@ pub enum IssueError {
     /// The database failed.
     #[error("the database failed: {0}")]
     Store(#[from] StoreError),
+    /// The writer has stopped: the process is shutting down.
+    #[error("the service is shutting down")]
+    ShuttingDown,
+}
+
+impl From<RecordError> for IssueError {
+    fn from(error: RecordError) -> Self {
+        match error {
+            RecordError::Store(error) => Self::Store(error),
+            _ => Self::ShuttingDown,
+        }
+    }
 }
 
 impl IssueError {
@@ -148,7 +165,7 @@ impl IssueError {
             Self::Signing(SignServiceError::Refused(_)) => "signer_refused",
             Self::Signing(SignServiceError::Unavailable(_)) => "signer_unavailable",
             Self::Signing(SignServiceError::RemoteRefused { .. }) => "signer_refused",
-            Self::Store(_) => "store_unavailable",
+            Self::Store(_) | Self::ShuttingDown => "store_unavailable",
         }
     }
 }
@@ -180,7 +197,13 @@ impl Issuance<'_> {
         now: OffsetDateTime,
         random: [u8; 16],
     ) -> Result<Issued, IssueError> {
-        let pharmacy = self.active_pharmacy(telematik_id).await?;
+        let issuer_segment = match self.pharmacies.lookup(self.store, telematik_id).await? {
+            Lookup::Active(segment) => segment,
+            Lookup::NotRegistered => {
+                return Err(IssueError::NotRegistered(telematik_id.to_owned()));
+            }
+            Lookup::Suspended => return Err(IssueError::Suspended(telematik_id.to_owned())),
+        };
         if let Some(key) = idempotency_key
             && !(1..=128).contains(&key.len()) | !key.bytes().all(|b| b.is_ascii_graphic())
         {
@@ -188,7 +211,7 @@ impl Issuance<'_> {
         }
         let request_hash = hex_sha256(body);
         if let Some(key) = idempotency_key
-            && let Some(earlier) = self.replay(&pharmacy, key, &request_hash, now).await?
+            && let Some(earlier) = self.replay(telematik_id, key, &request_hash, now).await?
         {
             return Ok(earlier);
         }
@@ -196,60 +219,60 @@ impl Issuance<'_> {
         let context = IssuerContext {
             country: self.country.to_owned(),
             issuer: self.issuer_name.to_owned(),
-            issuer_segment: pharmacy.issuer_segment.clone(),
+            issuer_segment,
         };
         let dcc = build_payload(&request, &context, &opaque_from_random(&random), now)?;
         let signed = self.signer.sign(&dcc, now.unix_timestamp()).await?;
         let entry = ledger_entry(
-            &pharmacy,
+            telematik_id,
             &dcc,
             &signed,
             idempotency_key,
             request_hash.clone(),
         );
-        match self.record(&entry, &signed, now.unix_timestamp()).await {
-            Ok(()) => Ok(Issued {
-                hc1: signed.hc1,
-                uvci: entry.uvci,
+        let record = IssuedRecord {
+            entry,
+            hc1: signed.hc1,
+            keep_until: now.unix_timestamp() + RESPONSE_RETENTION_SECONDS,
+            at: now.unix_timestamp(),
+        };
+        let uvci = record.entry.uvci.clone();
+        let hc1 = record.hc1.clone();
+        match self.recorder.issued(record).await? {
+            RecordOutcome::Recorded => Ok(Issued {
+                hc1,
+                uvci,
                 certificate_type: dcc.certificate_type(),
                 expires_at: signed.expires_at,
                 replayed: false,
             }),
-            // A concurrent retry with the same key won the race: answer with its certificate.
-            Err(StoreError::Conflict {
-                what: ConflictTarget::IdempotencyKey,
-            }) => {
-                let key = idempotency_key.unwrap_or_default();
-                self.replay(&pharmacy, key, &request_hash, now)
-                    .await?
-                    .ok_or(IssueError::IdempotencyKeyReused)
-            }
-            Err(error) => Err(error.into()),
-        }
-    }
-
-    async fn active_pharmacy(&self, telematik_id: &str) -> Result<Pharmacy, IssueError> {
-        match pharmacies::find(self.store.pool(), telematik_id).await? {
-            None => Err(IssueError::NotRegistered(telematik_id.to_owned())),
-            Some(pharmacy) if pharmacy.status == PharmacyStatus::Suspended => {
+            RecordOutcome::PharmacyNotActive => {
+                self.pharmacies.forget(telematik_id);
                 Err(IssueError::Suspended(telematik_id.to_owned()))
             }
-            Some(pharmacy) => Ok(pharmacy),
+            // A concurrent retry with the same key won the race: answer with its certificate.
+            RecordOutcome::Conflict => match idempotency_key {
+                Some(key) => self
+                    .replay(telematik_id, key, &request_hash, now)
+                    .await?
+                    .ok_or(IssueError::IdempotencyKeyReused),
+                None => Err(IssueError::Store(StoreError::Conflict {
+                    what: ConflictTarget::Uvci,
+                })),
+            },
         }
     }
 
     /// The earlier answer for this key, if the same request was made before.
     async fn replay(
         &self,
-        pharmacy: &Pharmacy,
+        telematik_id: &str,
         key: &str,
         request_hash: &str,
         now: OffsetDateTime,
     ) -> Result<Option<Issued>, IssueError> {
         let pool = self.store.pool();
-        let Some(earlier) =
-            ledger::find_by_idempotency_key(pool, &pharmacy.telematik_id, key).await?
-        else {
+        let Some(earlier) = ledger::find_by_idempotency_key(pool, telematik_id, key).await? else {
             return Ok(None);
         };
         if earlier.request_hash != request_hash {
@@ -259,13 +282,11 @@ impl Issuance<'_> {
         else {
             return Err(IssueError::ResponseExpired { uvci: earlier.uvci });
         };
-        let mut tx = self.store.begin().await?;
         let event = AuditEvent::CertificateReturnedAgain {
-            telematik_id: pharmacy.telematik_id.clone(),
+            telematik_id: telematik_id.to_owned(),
             uvci: earlier.uvci.clone(),
         };
-        audit::record(&mut tx, &event, now.unix_timestamp()).await?;
-        dcc_store::commit(tx).await?;
+        self.recorder.audit(event, now.unix_timestamp()).await?;
         Ok(Some(Issued {
             hc1,
             uvci: earlier.uvci,
@@ -275,31 +296,6 @@ impl Issuance<'_> {
         }))
     }
 
-    async fn record(
-        &self,
-        entry: &LedgerEntry,
-        signed: &SignedCertificate,
-        now: i64,
-    ) -> Result<(), StoreError> {
-        let mut tx = self.store.begin().await?;
-        ledger::insert(&mut tx, entry).await?;
-        ledger::insert_response(
-            &mut tx,
-            &entry.uvci,
-            &signed.hc1,
-            now + RESPONSE_RETENTION_SECONDS,
-        )
-        .await?;
-        let event = AuditEvent::CertificateIssued {
-            telematik_id: entry.telematik_id.clone(),
-            uvci: entry.uvci.clone(),
-            certificate_type: entry.certificate_type.as_str(),
-            kid: entry.kid.clone(),
-        };
-        audit::record(&mut tx, &event, now).await?;
-        dcc_store::commit(tx).await
-    }
-
     async fn record_rejection(&self, telematik_id: &str, error: &IssueError, now: OffsetDateTime) {
         let event = match error {
             IssueError::NotRegistered(_) | IssueError::Suspended(_) => AuditEvent::AccessRejected {
@@ -307,27 +303,20 @@ impl Issuance<'_> {
                 code: error.code(),
             },
             // A failing database cannot record its own failure.
-            IssueError::Store(_) => return,
+            IssueError::Store(_) | IssueError::ShuttingDown => return,
             _ => AuditEvent::IssuanceRejected {
                 telematik_id: Some(telematik_id.to_owned()),
                 code: error.code(),
             },
         };
-        let result = async {
-            let mut tx = self.store.begin().await?;
-            audit::record(&mut tx, &event, now.unix_timestamp()).await?;
-            dcc_store::commit(tx).await?;
-            Ok::<(), StoreError>(())
-        }
-        .await;
-        if let Err(store_error) = result {
+        if let Err(store_error) = self.recorder.audit(event, now.unix_timestamp()).await {
             tracing::warn!(%store_error, code = error.code(), "could not audit a rejected request");
         }
     }
 }
 
 fn ledger_entry(
-    pharmacy: &Pharmacy,
+    telematik_id: &str,
     dcc: &Dcc,
     signed: &SignedCertificate,
     idempotency_key: Option<&str>,
@@ -358,7 +347,7 @@ fn ledger_entry(
     };
     LedgerEntry {
         uvci: dcc.certificate_id().to_owned(),
-        telematik_id: pharmacy.telematik_id.clone(),
+        telematik_id: telematik_id.to_owned(),
         certificate_type,
         product,
         dose_number,

@@ -4,11 +4,15 @@
 //! `POST /api/certify/v2/issue`) becomes a complete payload ([`payload::build_payload`]: standardised
 //! names, UVCI from the pharmacy's registry segment, country, issuer), which the certificate server
 //! ([`signing::CertificateServer`]) signs after checking its DSC. Business rules live here so
-//! that they cannot import axum (the server crate calls in, never the other way round).
+//! that they cannot import axum (the server crate calls in, never the other way round). The
+//! certificate, its kept response and its audit entry are written by [`recorder::Recorder`], which
+//! commits the writes of concurrent requests together (group commit).
 
+pub mod active_pharmacies;
 pub mod audit;
 pub mod issue;
 pub mod payload;
+pub mod recorder;
 pub mod registry;
 pub mod request;
 pub mod signing;

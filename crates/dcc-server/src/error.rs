@@ -100,9 +100,9 @@ fn issue_status(error: &IssueError) -> StatusCode {
         IssueError::InvalidIdempotencyKey => StatusCode::BAD_REQUEST,
         IssueError::IdempotencyKeyReused => StatusCode::CONFLICT,
         IssueError::ResponseExpired { .. } => StatusCode::GONE,
-        IssueError::Signing(SignServiceError::Unavailable(_)) | IssueError::Store(_) => {
-            StatusCode::SERVICE_UNAVAILABLE
-        }
+        IssueError::Signing(SignServiceError::Unavailable(_))
+        | IssueError::Store(_)
+        | IssueError::ShuttingDown => StatusCode::SERVICE_UNAVAILABLE,
         // Like an in-process refusal: the service is misconfigured, not the request.
         IssueError::Signing(SignServiceError::RemoteRefused { .. }) => {
             StatusCode::INTERNAL_SERVER_ERROR

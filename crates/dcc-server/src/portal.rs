@@ -9,7 +9,9 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
+use dcc_issuance::active_pharmacies::ActivePharmacies;
 use dcc_issuance::issue::{Issuance, Issued, SignService};
+use dcc_issuance::recorder::Recorder;
 use dcc_store::Store;
 use serde_json::json;
 
@@ -20,8 +22,12 @@ use crate::identity::PharmacyIdentity;
 /// What the portal's handlers share.
 #[derive(Clone)]
 pub struct PortalState {
-    /// The database.
+    /// The database, for reads.
     pub store: Store,
+    /// The group-commit writer (one per process).
+    pub recorder: Recorder,
+    /// Registry lookups remembered per pharmacy.
+    pub pharmacies: Arc<ActivePharmacies>,
     /// The certificate server (in-process or remote).
     pub signer: Arc<dyn SignService>,
     /// `co` and CWT `iss`.
@@ -51,6 +57,8 @@ async fn certificates_issue(
     let idempotency_key = headers.get("idempotency-key").and_then(|v| v.to_str().ok());
     let issuance = Issuance {
         store: &state.store,
+        recorder: &state.recorder,
+        pharmacies: &state.pharmacies,
         signer: state.signer.as_ref(),
         country: &state.country,
         issuer_name: &state.issuer_name,

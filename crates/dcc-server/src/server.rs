@@ -6,8 +6,10 @@ use std::sync::Arc;
 
 use dcc_core::model::certificate_type::CertificateType;
 use dcc_core::trust_list::{TrustList, TrustListError};
+use dcc_issuance::active_pharmacies::ActivePharmacies;
 use dcc_issuance::audit::{self, AuditEvent};
 use dcc_issuance::issue::SignService;
+use dcc_issuance::recorder::Recorder;
 use dcc_issuance::signing::{CertificateServer, SigningError, TypeSigner};
 use dcc_pki::file_signer::{FileSigner, FileSignerError};
 use dcc_store::{Store, StoreError};
@@ -178,6 +180,8 @@ pub async fn start_portal(
         audit_access_rejected(reject_store.clone(), None, rejection.code());
     });
     let app = portal::app(portal::PortalState {
+        recorder: Recorder::start(store.clone()),
+        pharmacies: Arc::new(ActivePharmacies::new()),
         store,
         signer,
         country: config.issuer.country.clone(),

@@ -41,6 +41,7 @@ use aws_lc_rs::digest;
 use sqlx::any::AnyRow;
 use sqlx::{Any, Row, Transaction};
 
+use crate::batch::multi_row_insert;
 use crate::db::Store;
 use crate::error::{StoreError, query_error};
 
@@ -120,8 +121,31 @@ pub async fn append(
     tx: &mut Transaction<'_, Any>,
     record: &AuditRecord<'_>,
 ) -> Result<AuditEntry, StoreError> {
+    append_batch(tx, std::slice::from_ref(record))
+        .await?
+        .pop()
+        .ok_or(StoreError::Corrupt {
+            table: "audit_head",
+            column: "seq",
+        })
+}
+
+/// Appends several entries, in the given order, inside the caller's transaction and returns
+/// them. The head is advanced once for all of them and the rows go in with multi-row inserts,
+/// so a batch costs a handful of statements however many entries it holds (group commit).
+pub async fn append_batch(
+    tx: &mut Transaction<'_, Any>,
+    records: &[AuditRecord<'_>],
+) -> Result<Vec<AuditEntry>, StoreError> {
+    let Ok(count) = i64::try_from(records.len()) else {
+        return Err(StoreError::BatchTooLarge);
+    };
+    if count == 0 {
+        return Ok(Vec::new());
+    }
     // Lock the head first; the returned hash is still the previous entry's.
     let head = sqlx::query(ADVANCE_HEAD)
+        .bind(count)
         .fetch_optional(&mut **tx)
         .await
         .map_err(query_error)?
@@ -129,16 +153,12 @@ pub async fn append(
             table: "audit_head",
             column: "id",
         })?;
-    let seq: i64 = head.try_get("seq").map_err(query_error)?;
-    let prev_hash: String = head.try_get("hash").map_err(query_error)?;
-    let detail = serde_json::to_string(&record.detail).map_err(StoreError::Detail)?;
-    let entry = AuditEntry {
-        seq,
-        at: record.at,
-        kind: record.kind.to_owned(),
-        telematik_id: record.telematik_id.map(str::to_owned),
-        uvci: record.uvci.map(str::to_owned),
-        hash: entry_hash(
+    let last_seq: i64 = head.try_get("seq").map_err(query_error)?;
+    let mut prev_hash: String = head.try_get("hash").map_err(query_error)?;
+    let mut entries = Vec::with_capacity(records.len());
+    for (seq, record) in (last_seq - count + 1..).zip(records) {
+        let detail = serde_json::to_string(&record.detail).map_err(StoreError::Detail)?;
+        let hash = entry_hash(
             seq,
             record.at,
             record.kind,
@@ -146,28 +166,40 @@ pub async fn append(
             record.uvci,
             &detail,
             &prev_hash,
-        ),
-        detail,
-        prev_hash,
-    };
+        );
+        entries.push(AuditEntry {
+            seq,
+            at: record.at,
+            kind: record.kind.to_owned(),
+            telematik_id: record.telematik_id.map(str::to_owned),
+            uvci: record.uvci.map(str::to_owned),
+            detail,
+            prev_hash: std::mem::replace(&mut prev_hash, hash.clone()),
+            hash,
+        });
+    }
     sqlx::query(SET_HEAD_HASH)
-        .bind(&entry.hash)
+        .bind(&prev_hash)
         .execute(&mut **tx)
         .await
         .map_err(query_error)?;
-    sqlx::query(INSERT)
-        .bind(entry.seq)
-        .bind(entry.at)
-        .bind(&entry.kind)
-        .bind(entry.telematik_id.as_deref())
-        .bind(entry.uvci.as_deref())
-        .bind(&entry.detail)
-        .bind(&entry.prev_hash)
-        .bind(&entry.hash)
-        .execute(&mut **tx)
-        .await
-        .map_err(query_error)?;
-    Ok(entry)
+    for chunk in entries.chunks(INSERT_CHUNK) {
+        let sql = multi_row_insert(INSERT_PREFIX, INSERT_COLUMNS, chunk.len(), "");
+        let mut query = sqlx::query(sql);
+        for entry in chunk {
+            query = query
+                .bind(entry.seq)
+                .bind(entry.at)
+                .bind(entry.kind.as_str())
+                .bind(entry.telematik_id.as_deref())
+                .bind(entry.uvci.as_deref())
+                .bind(entry.detail.as_str())
+                .bind(entry.prev_hash.as_str())
+                .bind(entry.hash.as_str());
+        }
+        query.execute(&mut **tx).await.map_err(query_error)?;
+    }
+    Ok(entries)
 }
 
 /// Walks the whole log in `seq` order, a page at a time, inside one read-only snapshot, and
@@ -335,15 +367,20 @@ where
     rows.iter().map(entry_from_row).collect()
 }
 
-const ADVANCE_HEAD: &str = "UPDATE audit_head SET seq = seq + 1 WHERE id = 1 RETURNING seq, hash";
+const ADVANCE_HEAD: &str = "UPDATE audit_head SET seq = seq + $1 WHERE id = 1 RETURNING seq, hash";
 
 const SET_HEAD_HASH: &str = "UPDATE audit_head SET hash = $1 WHERE id = 1";
 
 const READ_HEAD: &str = "SELECT seq, hash FROM audit_head WHERE id = 1";
 
-const INSERT: &str = "INSERT INTO audit_log \
-     (seq, at, kind, telematik_id, uvci, detail, prev_hash, hash) \
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
+const INSERT_PREFIX: &str =
+    "INSERT INTO audit_log (seq, at, kind, telematik_id, uvci, detail, prev_hash, hash) VALUES ";
+
+/// Columns per `audit_log` row in [`INSERT_PREFIX`].
+const INSERT_COLUMNS: usize = 8;
+
+/// Rows per multi-row insert: 100 × 8 parameters stays far below either backend's limit.
+const INSERT_CHUNK: usize = 100;
 
 const PAGE: &str = "SELECT seq, at, kind, telematik_id, uvci, detail, prev_hash, hash \
      FROM audit_log WHERE seq > $1 ORDER BY seq LIMIT $2";

@@ -59,6 +59,9 @@ pub enum StoreError {
         /// Column holding the unexpected value.
         column: &'static str,
     },
+    /// A batch holds more rows than a statement can number.
+    #[error("batch too large")]
+    BatchTooLarge,
     /// An audit detail could not be serialised to JSON text.
     #[error("audit detail is not serialisable JSON")]
     Detail(#[source] serde_json::Error),

@@ -15,9 +15,13 @@
 //! window short (the retry window, not the certificate lifetime), [`find_response`] ignores rows
 //! past it, and [`purge_responses`] deletes them; call it periodically.
 
-use sqlx::any::AnyRow;
+use std::collections::HashSet;
+
+use sqlx::any::{AnyArguments, AnyRow};
+use sqlx::query::Query;
 use sqlx::{Any, Executor, Row, Transaction};
 
+use crate::batch::multi_row_insert;
 use crate::error::{ConflictTarget, StoreError, UniqueKey, insert_error, query_error};
 
 /// One issued certificate, without personal data.
@@ -98,26 +102,62 @@ impl CertificateType {
 /// entry up with [`find_by_idempotency_key`] first; a concurrent retry may still lose the race
 /// and get this conflict).
 pub async fn insert(tx: &mut Transaction<'_, Any>, entry: &LedgerEntry) -> Result<(), StoreError> {
-    sqlx::query(INSERT)
-        .bind(&entry.uvci)
-        .bind(&entry.telematik_id)
-        .bind(entry.certificate_type.as_str())
-        .bind(&entry.product)
-        .bind(entry.dose_number)
-        .bind(entry.total_doses)
-        .bind(&entry.event_date)
-        .bind(&entry.kid)
-        .bind(&entry.uci_hash)
-        .bind(entry.issued_at)
-        .bind(entry.expires_at)
-        .bind(entry.idempotency_key.as_deref())
-        .bind(&entry.request_hash)
-        .bind(entry.revoked_at)
-        .bind(entry.revocation_reason.as_deref())
+    let sql = multi_row_insert(INSERT_PREFIX, INSERT_COLUMNS, 1, "");
+    bind_entry(sqlx::query(sql), entry)
         .execute(&mut **tx)
         .await
         .map_err(|error| insert_error(error, LEDGER_KEYS))?;
     Ok(())
+}
+
+/// Records several certificates with one multi-row insert per chunk (group commit) and returns
+/// the UVCIs that were inserted. An entry whose UVCI or idempotency key is taken already is
+/// skipped rather than failing the batch: it is missing from the result, and the caller tells
+/// the cases apart (a concurrent retry with the same key, in practice).
+pub async fn insert_batch(
+    tx: &mut Transaction<'_, Any>,
+    entries: &[LedgerEntry],
+) -> Result<HashSet<String>, StoreError> {
+    let mut inserted = HashSet::with_capacity(entries.len());
+    for chunk in entries.chunks(INSERT_CHUNK) {
+        let sql = multi_row_insert(
+            INSERT_PREFIX,
+            INSERT_COLUMNS,
+            chunk.len(),
+            " ON CONFLICT DO NOTHING RETURNING uvci",
+        );
+        let mut query = sqlx::query(sql);
+        for entry in chunk {
+            query = bind_entry(query, entry);
+        }
+        for row in query.fetch_all(&mut **tx).await.map_err(query_error)? {
+            inserted.insert(row.try_get("uvci").map_err(query_error)?);
+        }
+    }
+    Ok(inserted)
+}
+
+/// Binds the ledger columns of one entry, in [`INSERT_PREFIX`] order.
+fn bind_entry<'q>(
+    query: Query<'q, Any, AnyArguments>,
+    entry: &'q LedgerEntry,
+) -> Query<'q, Any, AnyArguments> {
+    query
+        .bind(entry.uvci.as_str())
+        .bind(entry.telematik_id.as_str())
+        .bind(entry.certificate_type.as_str())
+        .bind(entry.product.as_str())
+        .bind(entry.dose_number)
+        .bind(entry.total_doses)
+        .bind(entry.event_date.as_str())
+        .bind(entry.kid.as_str())
+        .bind(entry.uci_hash.as_str())
+        .bind(entry.issued_at)
+        .bind(entry.expires_at)
+        .bind(entry.idempotency_key.as_deref())
+        .bind(entry.request_hash.as_str())
+        .bind(entry.revoked_at)
+        .bind(entry.revocation_reason.as_deref())
 }
 
 /// Looks an entry up by UVCI. Pass `&mut *tx` or `store.pool()`.
@@ -208,13 +248,44 @@ pub async fn insert_response(
     hc1: &str,
     keep_until: i64,
 ) -> Result<(), StoreError> {
-    sqlx::query(INSERT_RESPONSE)
-        .bind(uvci)
-        .bind(hc1)
-        .bind(keep_until)
-        .execute(&mut **tx)
-        .await
-        .map_err(|error| insert_error(error, RESPONSE_KEYS))?;
+    let response = KeptResponse {
+        uvci,
+        hc1,
+        keep_until,
+    };
+    insert_responses(tx, std::slice::from_ref(&response)).await
+}
+
+/// The HC1 text of a fresh certificate, kept for idempotent retries (see [`insert_response`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KeptResponse<'a> {
+    /// The certificate's UVCI (its ledger entry must exist).
+    pub uvci: &'a str,
+    /// The `HC1:` text: personal data.
+    pub hc1: &'a str,
+    /// Until when it is kept, unix seconds.
+    pub keep_until: i64,
+}
+
+/// Keeps several responses with one multi-row insert per chunk (group commit).
+pub async fn insert_responses(
+    tx: &mut Transaction<'_, Any>,
+    responses: &[KeptResponse<'_>],
+) -> Result<(), StoreError> {
+    for chunk in responses.chunks(INSERT_CHUNK) {
+        let sql = multi_row_insert(INSERT_RESPONSE_PREFIX, 3, chunk.len(), "");
+        let mut query = sqlx::query(sql);
+        for response in chunk {
+            query = query
+                .bind(response.uvci)
+                .bind(response.hc1)
+                .bind(response.keep_until);
+        }
+        query
+            .execute(&mut **tx)
+            .await
+            .map_err(|error| insert_error(error, RESPONSE_KEYS))?;
+    }
     Ok(())
 }
 
@@ -288,10 +359,15 @@ const RESPONSE_KEYS: &[UniqueKey] = &[UniqueKey {
     sqlite_column: "issued_responses.uvci",
 }];
 
-const INSERT: &str = "INSERT INTO certificate_ledger (uvci, telematik_id, certificate_type, \
-     product, dose_number, total_doses, event_date, kid, uci_hash, issued_at, expires_at, \
-     idempotency_key, request_hash, revoked_at, revocation_reason) \
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)";
+const INSERT_PREFIX: &str = "INSERT INTO certificate_ledger (uvci, telematik_id, \
+     certificate_type, product, dose_number, total_doses, event_date, kid, uci_hash, issued_at, \
+     expires_at, idempotency_key, request_hash, revoked_at, revocation_reason) VALUES ";
+
+/// Columns per ledger row in [`INSERT_PREFIX`] (see [`bind_entry`]).
+const INSERT_COLUMNS: usize = 15;
+
+/// Rows per multi-row insert: 64 × 15 parameters stays far below either backend's limit.
+const INSERT_CHUNK: usize = 64;
 
 const FIND_BY_UVCI: &str = "SELECT uvci, telematik_id, certificate_type, product, dose_number, \
      total_doses, event_date, kid, uci_hash, issued_at, expires_at, idempotency_key, \
@@ -308,8 +384,7 @@ const COUNT_BY_PHARMACY: &str = "SELECT COUNT(*) FROM certificate_ledger \
 const REVOKE: &str = "UPDATE certificate_ledger SET revoked_at = $2, revocation_reason = $3 \
      WHERE uvci = $1 AND revoked_at IS NULL";
 
-const INSERT_RESPONSE: &str =
-    "INSERT INTO issued_responses (uvci, hc1, keep_until) VALUES ($1, $2, $3)";
+const INSERT_RESPONSE_PREFIX: &str = "INSERT INTO issued_responses (uvci, hc1, keep_until) VALUES ";
 
 const FIND_RESPONSE: &str = "SELECT hc1 FROM issued_responses WHERE uvci = $1 AND keep_until > $2";
 

@@ -15,6 +15,7 @@
 //! caller: nothing here reads the clock.
 
 pub mod audit;
+mod batch;
 mod db;
 mod error;
 pub mod ledger;

@@ -2,9 +2,12 @@
 //!
 //! Telematik-IDs arrive here already validated by the caller; this module only stores them.
 
+use std::collections::HashSet;
+
 use sqlx::any::AnyRow;
 use sqlx::{Any, Executor, Row, Transaction};
 
+use crate::batch::in_list;
 use crate::error::{ConflictTarget, StoreError, UniqueKey, insert_error, query_error};
 
 /// A registered pharmacy.
@@ -127,6 +130,26 @@ pub async fn set_status(
         .transpose()
 }
 
+/// Which of `telematik_ids` belong to active pharmacies, read inside the caller's transaction
+/// (group commit checks the status once per batch, right before writing).
+pub async fn active_among(
+    tx: &mut Transaction<'_, Any>,
+    telematik_ids: &[&str],
+) -> Result<HashSet<String>, StoreError> {
+    let mut active = HashSet::with_capacity(telematik_ids.len());
+    for chunk in telematik_ids.chunks(ACTIVE_AMONG_CHUNK) {
+        let sql = in_list(ACTIVE_AMONG_PREFIX, 1, chunk.len(), "");
+        let mut query = sqlx::query(sql);
+        for telematik_id in chunk {
+            query = query.bind(*telematik_id);
+        }
+        for row in query.fetch_all(&mut **tx).await.map_err(query_error)? {
+            active.insert(row.try_get("telematik_id").map_err(query_error)?);
+        }
+    }
+    Ok(active)
+}
+
 /// All pharmacies, ordered by Telematik-ID. Pass `&mut *tx` or `store.pool()`.
 pub async fn list<'e, E>(executor: E) -> Result<Vec<Pharmacy>, StoreError>
 where
@@ -178,6 +201,12 @@ const FIND: &str = "SELECT telematik_id, name, address, issuer_segment, status, 
 const SET_STATUS: &str = "UPDATE pharmacies SET status = $2, updated_at = $3 \
      WHERE telematik_id = $1 \
      RETURNING telematik_id, name, address, issuer_segment, status, created_at, updated_at";
+
+const ACTIVE_AMONG_PREFIX: &str =
+    "SELECT telematik_id FROM pharmacies WHERE status = 'active' AND telematik_id IN ";
+
+/// Telematik-IDs per `IN (…)` list.
+const ACTIVE_AMONG_CHUNK: usize = 500;
 
 const LIST: &str = "SELECT telematik_id, name, address, issuer_segment, status, created_at, \
      updated_at FROM pharmacies ORDER BY telematik_id";

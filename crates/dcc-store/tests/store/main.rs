@@ -9,6 +9,7 @@
 #![allow(missing_docs)]
 
 mod audit;
+mod batch;
 mod ledger;
 mod migrations;
 mod pharmacies;
@@ -58,4 +59,8 @@ backend_suite! {
     audit::audit_cut_tail_is_a_head_mismatch,
     audit::audit_verify_walks_many_pages,
     audit::audit_concurrent_appenders_make_one_chain,
+    batch::ledger_insert_batch_skips_taken_keys,
+    batch::responses_insert_in_batches,
+    batch::audit_append_batch_continues_the_chain,
+    batch::pharmacies_active_among,
 }

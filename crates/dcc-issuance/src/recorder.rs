@@ -1,0 +1,259 @@
+//! Group commit: one writer task per process records issued certificates and audit events.
+//!
+//! A certificate is answered only after its ledger row, its kept response and its audit entry
+//! are committed. Committing each certificate alone serialises every request on one durable
+//! flush (the SQLite write lock, the PostgreSQL `audit_head` row lock), so this module queues
+//! the writes of concurrent requests and puts all that are waiting into one transaction: one
+//! status check of the pharmacies involved, one multi-row insert per table, one head update of
+//! the audit chain and one commit for the whole batch. Each request then gets its own outcome.
+//!
+//! While one batch commits, the next one gathers, so batches grow with the load and a lone
+//! request is written at once. The queue is bounded ([`QUEUE_CAPACITY`]): when it is full,
+//! requests wait to be queued instead of piling up in memory.
+//!
+//! If a batch fails as a whole (a database error), every job in it is retried in a transaction
+//! of its own, so one bad row cannot fail the requests it happened to share a batch with, and
+//! each request gets the precise error of its own write.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use dcc_store::audit::AuditRecord;
+use dcc_store::ledger::{self, KeptResponse, LedgerEntry};
+use dcc_store::{Store, StoreError, pharmacies};
+use tokio::sync::{mpsc, oneshot};
+
+use crate::audit::AuditEvent;
+
+/// Jobs that may wait for the writer; senders wait when it is full.
+pub const QUEUE_CAPACITY: usize = 4096;
+
+/// Most jobs written in one transaction.
+pub const MAX_BATCH: usize = 256;
+
+/// A freshly signed certificate to record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IssuedRecord {
+    /// The ledger row (no personal data).
+    pub entry: LedgerEntry,
+    /// The `HC1:` text, kept until `keep_until` for idempotent retries.
+    pub hc1: String,
+    /// Unix seconds.
+    pub keep_until: i64,
+    /// The time of the audit entry, unix seconds.
+    pub at: i64,
+}
+
+/// What became of an [`IssuedRecord`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RecordOutcome {
+    /// Ledger row, kept response and `certificate_issued` audit entry are committed.
+    Recorded,
+    /// The pharmacy was not active when the batch was written (suspended meanwhile): nothing
+    /// was recorded and the certificate must not be handed out.
+    PharmacyNotActive,
+    /// The UVCI or the pharmacy's idempotency key was taken already (in practice: a concurrent
+    /// retry with the same key won): nothing was recorded.
+    Conflict,
+}
+
+/// Why a job could not be written.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum RecordError {
+    /// The database failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The writer task has stopped (the process is shutting down).
+    #[error("the writer has stopped")]
+    Stopped,
+}
+
+/// Handle to the writer task. Cheap to clone; the task ends when the last handle is dropped,
+/// after writing what is queued.
+#[derive(Debug, Clone)]
+pub struct Recorder {
+    sender: mpsc::Sender<Job>,
+    counters: Arc<Counters>,
+}
+
+/// What the writer has done so far (for metrics and tests).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RecorderStats {
+    /// Transactions committed with a whole batch.
+    pub batches: u64,
+    /// Jobs in those batches.
+    pub jobs: u64,
+    /// The most jobs one batch held.
+    pub largest_batch: u64,
+}
+
+#[derive(Debug, Default)]
+struct Counters {
+    batches: AtomicU64,
+    jobs: AtomicU64,
+    largest_batch: AtomicU64,
+}
+
+impl Recorder {
+    /// Starts the writer task on the current tokio runtime.
+    pub fn start(store: Store) -> Self {
+        let (sender, receiver) = mpsc::channel(QUEUE_CAPACITY);
+        let counters = Arc::new(Counters::default());
+        tokio::spawn(run(store, receiver, counters.clone()));
+        Self { sender, counters }
+    }
+
+    /// Batches and jobs committed so far.
+    pub fn stats(&self) -> RecorderStats {
+        RecorderStats {
+            batches: self.counters.batches.load(Ordering::Relaxed),
+            jobs: self.counters.jobs.load(Ordering::Relaxed),
+            largest_batch: self.counters.largest_batch.load(Ordering::Relaxed),
+        }
+    }
+
+    /// Records a certificate and its `certificate_issued` audit entry; returns once committed.
+    pub async fn issued(&self, record: IssuedRecord) -> Result<RecordOutcome, RecordError> {
+        self.submit(Work::Issued(record)).await
+    }
+
+    /// Appends an audit entry; returns once committed.
+    pub async fn audit(&self, event: AuditEvent, at: i64) -> Result<(), RecordError> {
+        self.submit(Work::Audit { event, at }).await.map(|_| ())
+    }
+
+    /// Jobs waiting for the writer (for metrics).
+    pub fn queue_depth(&self) -> usize {
+        QUEUE_CAPACITY - self.sender.capacity()
+    }
+
+    async fn submit(&self, work: Work) -> Result<RecordOutcome, RecordError> {
+        let (reply, answer) = oneshot::channel();
+        self.sender
+            .send(Job { work, reply })
+            .await
+            .map_err(|_| RecordError::Stopped)?;
+        answer.await.map_err(|_| RecordError::Stopped)?
+    }
+}
+
+struct Job {
+    work: Work,
+    reply: oneshot::Sender<Result<RecordOutcome, RecordError>>,
+}
+
+#[expect(
+    clippy::large_enum_variant,
+    reason = "nearly every job is an issued record; boxing it would only add an allocation"
+)]
+enum Work {
+    Issued(IssuedRecord),
+    Audit { event: AuditEvent, at: i64 },
+}
+
+async fn run(store: Store, mut receiver: mpsc::Receiver<Job>, counters: Arc<Counters>) {
+    let mut jobs = Vec::with_capacity(MAX_BATCH);
+    while receiver.recv_many(&mut jobs, MAX_BATCH).await > 0 {
+        let (works, replies): (Vec<Work>, Vec<_>) =
+            jobs.drain(..).map(|job| (job.work, job.reply)).unzip();
+        match write(&store, &works).await {
+            Ok(outcomes) => {
+                let size = u64::try_from(outcomes.len()).unwrap_or(u64::MAX);
+                counters.batches.fetch_add(1, Ordering::Relaxed);
+                counters.jobs.fetch_add(size, Ordering::Relaxed);
+                counters.largest_batch.fetch_max(size, Ordering::Relaxed);
+                for (reply, outcome) in replies.into_iter().zip(outcomes) {
+                    // The request may have gone away; its record stands.
+                    let _ = reply.send(Ok(outcome));
+                }
+            }
+            Err(error) if works.len() == 1 => {
+                if let Some(reply) = replies.into_iter().next() {
+                    let _ = reply.send(Err(error.into()));
+                }
+            }
+            Err(batch_error) => {
+                tracing::warn!(%batch_error, jobs = works.len(), "batch write failed; writing its jobs one by one");
+                for (work, reply) in works.iter().zip(replies) {
+                    let outcome = write(&store, std::slice::from_ref(work)).await;
+                    let _ = reply.send(match outcome {
+                        Ok(outcomes) => outcomes.into_iter().next().ok_or(RecordError::Stopped),
+                        Err(error) => Err(error.into()),
+                    });
+                }
+            }
+        }
+    }
+}
+
+/// Writes the works in one transaction and returns one outcome per work, in order.
+async fn write(store: &Store, works: &[Work]) -> Result<Vec<RecordOutcome>, StoreError> {
+    let mut tx = store.begin().await?;
+    let pharmacies: Vec<&str> = works
+        .iter()
+        .filter_map(|work| match work {
+            Work::Issued(record) => Some(record.entry.telematik_id.as_str()),
+            Work::Audit { .. } => None,
+        })
+        .collect::<HashSet<_>>()
+        .into_iter()
+        .collect();
+    let active = if pharmacies.is_empty() {
+        HashSet::new()
+    } else {
+        pharmacies::active_among(&mut tx, &pharmacies).await?
+    };
+    let candidates: Vec<LedgerEntry> = works
+        .iter()
+        .filter_map(|work| match work {
+            Work::Issued(record) if active.contains(&record.entry.telematik_id) => {
+                Some(record.entry.clone())
+            }
+            _ => None,
+        })
+        .collect();
+    let inserted = ledger::insert_batch(&mut tx, &candidates).await?;
+    let mut outcomes = Vec::with_capacity(works.len());
+    let mut responses = Vec::with_capacity(inserted.len());
+    let mut events = Vec::with_capacity(works.len());
+    for work in works {
+        match work {
+            Work::Issued(record) if inserted.contains(&record.entry.uvci) => {
+                responses.push(KeptResponse {
+                    uvci: &record.entry.uvci,
+                    hc1: &record.hc1,
+                    keep_until: record.keep_until,
+                });
+                events.push((issued_event(&record.entry), record.at));
+                outcomes.push(RecordOutcome::Recorded);
+            }
+            Work::Issued(record) if active.contains(&record.entry.telematik_id) => {
+                outcomes.push(RecordOutcome::Conflict);
+            }
+            Work::Issued(_) => outcomes.push(RecordOutcome::PharmacyNotActive),
+            Work::Audit { event, at } => {
+                events.push((event.clone(), *at));
+                outcomes.push(RecordOutcome::Recorded);
+            }
+        }
+    }
+    ledger::insert_responses(&mut tx, &responses).await?;
+    let records: Vec<AuditRecord<'_>> = events
+        .iter()
+        .map(|(event, at)| crate::audit::audit_record(event, *at))
+        .collect();
+    dcc_store::audit::append_batch(&mut tx, &records).await?;
+    dcc_store::commit(tx).await?;
+    Ok(outcomes)
+}
+
+fn issued_event(entry: &LedgerEntry) -> AuditEvent {
+    AuditEvent::CertificateIssued {
+        telematik_id: entry.telematik_id.clone(),
+        uvci: entry.uvci.clone(),
+        certificate_type: entry.certificate_type.as_str(),
+        kid: entry.kid.clone(),
+    }
+}

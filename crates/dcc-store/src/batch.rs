@@ -1,0 +1,79 @@
+//! Multi-row statements for group commit: one `INSERT … VALUES (…), (…), …` instead of one
+//! statement per row. Both backends take `$n` placeholders through the `Any` driver.
+
+use std::fmt::Write as _;
+
+use sqlx::AssertSqlSafe;
+
+/// `prefix` followed by `rows` tuples of `columns` numbered placeholders, then `suffix`:
+/// `multi_row_insert("INSERT INTO t (a, b) VALUES ", 2, 2, "")` is
+/// `INSERT INTO t (a, b) VALUES ($1, $2), ($3, $4)`.
+///
+/// The text is built from the caller's constant SQL and placeholders only, never from values,
+/// which is why it may be asserted safe.
+pub(crate) fn multi_row_insert(
+    prefix: &'static str,
+    columns: usize,
+    rows: usize,
+    suffix: &'static str,
+) -> AssertSqlSafe<String> {
+    let mut sql = String::with_capacity(prefix.len() + rows * columns * 6);
+    sql.push_str(prefix);
+    let mut placeholder = 0;
+    for row in 0..rows {
+        sql.push_str(if row == 0 { "(" } else { ", (" });
+        for column in 0..columns {
+            placeholder += 1;
+            if column > 0 {
+                sql.push_str(", ");
+            }
+            // Writing to a String cannot fail.
+            let _ = write!(sql, "${placeholder}");
+        }
+        sql.push(')');
+    }
+    sql.push_str(suffix);
+    AssertSqlSafe(sql)
+}
+
+/// `prefix ($first, $first+1, …) suffix`: an `IN (…)` list of `count` numbered placeholders,
+/// built from constant SQL and placeholders only.
+pub(crate) fn in_list(
+    prefix: &'static str,
+    first: usize,
+    count: usize,
+    suffix: &'static str,
+) -> AssertSqlSafe<String> {
+    let mut sql = String::with_capacity(prefix.len() + count * 5 + suffix.len() + 2);
+    sql.push_str(prefix);
+    sql.push('(');
+    for index in 0..count {
+        if index > 0 {
+            sql.push_str(", ");
+        }
+        let _ = write!(sql, "${}", first + index);
+    }
+    sql.push(')');
+    sql.push_str(suffix);
+    AssertSqlSafe(sql)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_placeholders_row_by_row() {
+        assert_eq!(
+            multi_row_insert("INSERT INTO t (a, b) VALUES ", 2, 3, " RETURNING a").0,
+            "INSERT INTO t (a, b) VALUES ($1, $2), ($3, $4), ($5, $6) RETURNING a"
+        );
+        assert_eq!(multi_row_insert("X ", 1, 1, "").0, "X ($1)");
+    }
+
+    #[test]
+    fn in_list_starts_where_asked() {
+        assert_eq!(in_list("a IN ", 1, 3, "").0, "a IN ($1, $2, $3)");
+        assert_eq!(in_list("", 4, 1, " x").0, "($4) x");
+    }
+}
