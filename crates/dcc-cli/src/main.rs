@@ -10,6 +10,7 @@ mod decode;
 mod demo;
 mod init;
 mod input;
+mod lock;
 mod pharmacy;
 mod pki;
 mod report;
@@ -60,6 +61,13 @@ enum Command {
     /// Check the hash-chained audit log.
     #[command(subcommand)]
     Audit(audit::AuditCommand),
+    /// Lock issuance (the kill switch) for everyone, one pharmacy or one operator; effective
+    /// on the next request on every instance. Locked requests get 423 with the reason.
+    Lock(lock::LockArgs),
+    /// Lift a lock set with `dcc lock`.
+    Unlock(lock::UnlockArgs),
+    /// List the locks in force.
+    Locks(lock::LocksArgs),
 }
 
 fn main() -> ExitCode {
@@ -73,6 +81,9 @@ fn main() -> ExitCode {
         Command::Pki(command) => pki::run(&command),
         Command::Pharmacy(command) => pharmacy::run(&command),
         Command::Audit(command) => audit::run(&command),
+        Command::Lock(args) => lock::lock(&args),
+        Command::Unlock(args) => lock::unlock(&args),
+        Command::Locks(args) => lock::list(&args),
     };
     match result {
         Ok(code) => code,

@@ -822,3 +822,77 @@ fn unix_now() -> i64 {
     )]
     time::OffsetDateTime::now_utc().unix_timestamp()
 }
+
+#[test]
+fn locks_are_set_listed_lifted_and_audited() {
+    let (dir, _) = DataDir::init();
+    let output = dir.dcc(&["locks"]);
+    assert_exit(&output, 0);
+    assert_eq!(stdout(&output), "no locks: issuance is open\n");
+
+    let output = dir.dcc(&[
+        "lock",
+        "--pharmacy",
+        DEFAULT_ID,
+        "--reason",
+        "fraud_suspected",
+        "--comment",
+        "Sonntagsausstellung",
+    ]);
+    assert_exit(&output, 0);
+    assert_eq!(
+        stdout(&output),
+        format!(
+            "issuance locked for pharmacy {DEFAULT_ID} (reason fraud_suspected); effective on \
+             the next request\n"
+        )
+    );
+    let output = dir.dcc(&["lock", "--all", "--reason", "maintenance"]);
+    assert_exit(&output, 0);
+
+    let output = dir.dcc(&["locks", "--json"]);
+    assert_exit(&output, 0);
+    let locks: Value = serde_json::from_slice(&output.stdout).unwrap();
+    let summary: Vec<(&str, &str, &str)> = locks
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|lock| {
+            (
+                lock["scope"].as_str().unwrap(),
+                lock["target"].as_str().unwrap_or("-"),
+                lock["reason"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        summary,
+        [
+            ("all", "-", "maintenance"),
+            ("pharmacy", DEFAULT_ID, "fraud_suspected")
+        ]
+    );
+
+    // Exactly one scope, and a reason code.
+    let output = dir.dcc(&["lock", "--all", "--pharmacy", DEFAULT_ID, "--reason", "x"]);
+    assert_exit(&output, 2);
+    let output = dir.dcc(&["lock", "--all", "--reason", "Not a code"]);
+    assert_exit(&output, 2);
+    assert!(
+        stderr(&output).contains("the reason \"Not a code\" must be 1 to 64 characters"),
+        "{}",
+        stderr(&output)
+    );
+
+    let output = dir.dcc(&["unlock", "--all"]);
+    assert_exit(&output, 0);
+    assert!(stdout(&output).starts_with("issuance unlocked for everyone (was locked since "));
+    let output = dir.dcc(&["unlock", "--all"]);
+    assert_exit(&output, 0);
+    assert_eq!(
+        stdout(&output),
+        "everyone was not locked; nothing changed\n"
+    );
+    // init's registration + 2 locks + 1 unlock.
+    dir.assert_audit_intact(4);
+}

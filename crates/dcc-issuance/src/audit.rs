@@ -2,6 +2,7 @@
 //! store in the same transaction as the action they record, hash-chained and append-only, and
 //! carry identifiers only: never names, dates of birth or payloads.
 
+use dcc_store::locks::LockScope;
 use serde_json::{Value, json};
 
 /// Something that happened and must be traceable.
@@ -54,6 +55,20 @@ pub enum AuditEvent {
         /// `active` or `suspended`.
         status: &'static str,
     },
+    /// Issuance was locked (the kill switch).
+    IssuanceLocked {
+        /// What the lock covers.
+        scope: LockScope,
+        /// The reason code.
+        reason: String,
+    },
+    /// A lock was lifted.
+    IssuanceUnlocked {
+        /// What the lock covered.
+        scope: LockScope,
+        /// The lifted lock's reason code.
+        reason: String,
+    },
 }
 
 impl AuditEvent {
@@ -66,6 +81,8 @@ impl AuditEvent {
             Self::AccessRejected { .. } => "access_rejected",
             Self::PharmacyRegistered { .. } => "pharmacy_registered",
             Self::PharmacyStatusChanged { .. } => "pharmacy_status_changed",
+            Self::IssuanceLocked { .. } => "issuance_locked",
+            Self::IssuanceUnlocked { .. } => "issuance_unlocked",
         }
     }
 
@@ -78,6 +95,12 @@ impl AuditEvent {
             | Self::PharmacyStatusChanged { telematik_id, .. } => Some(telematik_id),
             Self::IssuanceRejected { telematik_id, .. }
             | Self::AccessRejected { telematik_id, .. } => telematik_id.as_deref(),
+            Self::IssuanceLocked { scope, .. } | Self::IssuanceUnlocked { scope, .. } => {
+                match scope {
+                    LockScope::Pharmacy(telematik_id) => Some(telematik_id),
+                    _ => None,
+                }
+            }
         }
     }
 
@@ -109,6 +132,15 @@ impl AuditEvent {
                 json!({"issuer_segment": issuer_segment})
             }
             Self::PharmacyStatusChanged { status, .. } => json!({"status": status}),
+            Self::IssuanceLocked { scope, reason } | Self::IssuanceUnlocked { scope, reason } => {
+                match scope {
+                    LockScope::All => json!({"scope": "all", "reason": reason}),
+                    LockScope::Pharmacy(_) => json!({"scope": "pharmacy", "reason": reason}),
+                    LockScope::Operator(id) => {
+                        json!({"scope": "operator", "operator": id, "reason": reason})
+                    }
+                }
+            }
         }
     }
 }

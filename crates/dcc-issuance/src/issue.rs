@@ -18,6 +18,7 @@ use time::OffsetDateTime;
 
 use crate::active_pharmacies::{ActivePharmacies, Lookup};
 use crate::audit::AuditEvent;
+use crate::limits::LimitExceeded;
 use crate::payload::{IssuerContext, PayloadError, build_payload, opaque_from_random};
 use crate::recorder::{IssuedRecord, RecordError, RecordOutcome, Recorder};
 use crate::request::{IssueRequest, RequestError};
@@ -136,6 +137,15 @@ pub enum IssueError {
     /// The database failed.
     #[error("the database failed: {0}")]
     Store(#[from] StoreError),
+    /// Issuance is locked for everyone or for this pharmacy (the kill switch).
+    #[error("issuance is locked for this pharmacy (reason: {reason})")]
+    Locked {
+        /// The lock's reason code.
+        reason: String,
+    },
+    /// The pharmacy reached a rate limit.
+    #[error("the pharmacy reached its {} limit of certificates; retry after {} seconds", .0.window(), .0.retry_after())]
+    RateLimited(LimitExceeded),
     /// The writer has stopped: the process is shutting down.
     #[error("the service is shutting down")]
     ShuttingDown,
@@ -165,6 +175,8 @@ impl IssueError {
             Self::Signing(SignServiceError::Refused(_)) => "signer_refused",
             Self::Signing(SignServiceError::Unavailable(_)) => "signer_unavailable",
             Self::Signing(SignServiceError::RemoteRefused { .. }) => "signer_refused",
+            Self::Locked { .. } => "issuance_locked",
+            Self::RateLimited(_) => "rate_limited",
             Self::Store(_) | Self::ShuttingDown => "store_unavailable",
         }
     }
@@ -250,6 +262,8 @@ impl Issuance<'_> {
                 self.pharmacies.forget(telematik_id);
                 Err(IssueError::Suspended(telematik_id.to_owned()))
             }
+            RecordOutcome::Locked { reason } => Err(IssueError::Locked { reason }),
+            RecordOutcome::RateLimited(exceeded) => Err(IssueError::RateLimited(exceeded)),
             // A concurrent retry with the same key won the race: answer with its certificate.
             RecordOutcome::Conflict => match idempotency_key {
                 Some(key) => self

@@ -11,6 +11,8 @@
 pub mod active_pharmacies;
 pub mod audit;
 pub mod issue;
+pub mod kill_switch;
+pub mod limits;
 pub mod payload;
 pub mod recorder;
 pub mod registry;

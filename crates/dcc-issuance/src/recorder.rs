@@ -7,6 +7,11 @@
 //! status check of the pharmacies involved, one multi-row insert per table, one head update of
 //! the audit chain and one commit for the whole batch. Each request then gets its own outcome.
 //!
+//! Before recording, the writer checks in the same transaction that the pharmacy is still
+//! active, that no lock stops it (the kill switch, [`dcc_store::locks`]) and that it stays
+//! within its rate limits ([`crate::limits`]); all three hold across instances because they
+//! are read from the database where the certificate is written.
+//!
 //! While one batch commits, the next one gathers, so batches grow with the load and a lone
 //! request is written at once. The queue is bounded ([`QUEUE_CAPACITY`]): when it is full,
 //! requests wait to be queued instead of piling up in memory.
@@ -15,16 +20,18 @@
 //! of its own, so one bad row cannot fail the requests it happened to share a batch with, and
 //! each request gets the precise error of its own write.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use dcc_store::audit::AuditRecord;
-use dcc_store::ledger::{self, KeptResponse, LedgerEntry};
-use dcc_store::{Store, StoreError, pharmacies};
+use dcc_store::ledger::{self, KeptResponse, LedgerEntry, RecentCount};
+use dcc_store::locks::{self, LockScope};
+use dcc_store::{Store, StoreError};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::audit::AuditEvent;
+use crate::limits::{DAY_SECONDS, LimitExceeded, RateLimits};
 
 /// Jobs that may wait for the writer; senders wait when it is full.
 pub const QUEUE_CAPACITY: usize = 4096;
@@ -45,14 +52,21 @@ pub struct IssuedRecord {
     pub at: i64,
 }
 
-/// What became of an [`IssuedRecord`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// What became of an [`IssuedRecord`]. Anything but `Recorded` means nothing was recorded and
+/// the certificate must not be handed out.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RecordOutcome {
     /// Ledger row, kept response and `certificate_issued` audit entry are committed.
     Recorded,
-    /// The pharmacy was not active when the batch was written (suspended meanwhile): nothing
-    /// was recorded and the certificate must not be handed out.
+    /// The pharmacy was not active when the batch was written (suspended meanwhile).
     PharmacyNotActive,
+    /// Issuance is locked for everyone or for this pharmacy (the kill switch).
+    Locked {
+        /// The lock's reason code.
+        reason: String,
+    },
+    /// The pharmacy reached a rate limit.
+    RateLimited(LimitExceeded),
     /// The UVCI or the pharmacy's idempotency key was taken already (in practice: a concurrent
     /// retry with the same key won): nothing was recorded.
     Conflict,
@@ -78,6 +92,13 @@ pub struct Recorder {
     counters: Arc<Counters>,
 }
 
+/// The writer's checks before it records a certificate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RecordPolicy {
+    /// Per-pharmacy ceilings.
+    pub limits: RateLimits,
+}
+
 /// What the writer has done so far (for metrics and tests).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct RecorderStats {
@@ -98,10 +119,10 @@ struct Counters {
 
 impl Recorder {
     /// Starts the writer task on the current tokio runtime.
-    pub fn start(store: Store) -> Self {
+    pub fn start(store: Store, policy: RecordPolicy) -> Self {
         let (sender, receiver) = mpsc::channel(QUEUE_CAPACITY);
         let counters = Arc::new(Counters::default());
-        tokio::spawn(run(store, receiver, counters.clone()));
+        tokio::spawn(run(store, policy, receiver, counters.clone()));
         Self { sender, counters }
     }
 
@@ -153,12 +174,17 @@ enum Work {
     Audit { event: AuditEvent, at: i64 },
 }
 
-async fn run(store: Store, mut receiver: mpsc::Receiver<Job>, counters: Arc<Counters>) {
+async fn run(
+    store: Store,
+    policy: RecordPolicy,
+    mut receiver: mpsc::Receiver<Job>,
+    counters: Arc<Counters>,
+) {
     let mut jobs = Vec::with_capacity(MAX_BATCH);
     while receiver.recv_many(&mut jobs, MAX_BATCH).await > 0 {
         let (works, replies): (Vec<Work>, Vec<_>) =
             jobs.drain(..).map(|job| (job.work, job.reply)).unzip();
-        match write(&store, &works).await {
+        match write(&store, &policy, &works).await {
             Ok(outcomes) => {
                 let size = u64::try_from(outcomes.len()).unwrap_or(u64::MAX);
                 counters.batches.fetch_add(1, Ordering::Relaxed);
@@ -177,7 +203,7 @@ async fn run(store: Store, mut receiver: mpsc::Receiver<Job>, counters: Arc<Coun
             Err(batch_error) => {
                 tracing::warn!(%batch_error, jobs = works.len(), "batch write failed; writing its jobs one by one");
                 for (work, reply) in works.iter().zip(replies) {
-                    let outcome = write(&store, std::slice::from_ref(work)).await;
+                    let outcome = write(&store, &policy, std::slice::from_ref(work)).await;
                     let _ = reply.send(match outcome {
                         Ok(outcomes) => outcomes.into_iter().next().ok_or(RecordError::Stopped),
                         Err(error) => Err(error.into()),
@@ -189,38 +215,53 @@ async fn run(store: Store, mut receiver: mpsc::Receiver<Job>, counters: Arc<Coun
 }
 
 /// Writes the works in one transaction and returns one outcome per work, in order.
-async fn write(store: &Store, works: &[Work]) -> Result<Vec<RecordOutcome>, StoreError> {
+async fn write(
+    store: &Store,
+    policy: &RecordPolicy,
+    works: &[Work],
+) -> Result<Vec<RecordOutcome>, StoreError> {
     let mut tx = store.begin().await?;
-    let pharmacies: Vec<&str> = works
-        .iter()
-        .filter_map(|work| match work {
-            Work::Issued(record) => Some(record.entry.telematik_id.as_str()),
-            Work::Audit { .. } => None,
-        })
-        .collect::<HashSet<_>>()
-        .into_iter()
-        .collect();
-    let active = if pharmacies.is_empty() {
-        HashSet::new()
-    } else {
-        pharmacies::active_among(&mut tx, &pharmacies).await?
-    };
-    let candidates: Vec<LedgerEntry> = works
-        .iter()
-        .filter_map(|work| match work {
-            Work::Issued(record) if active.contains(&record.entry.telematik_id) => {
-                Some(record.entry.clone())
+    let mut checks = Checks::read(&mut tx, policy, works).await?;
+    let mut decided: Vec<Option<RecordOutcome>> = Vec::with_capacity(works.len());
+    let mut candidates = Vec::with_capacity(works.len());
+    for work in works {
+        let Work::Issued(record) = work else {
+            decided.push(Some(RecordOutcome::Recorded));
+            continue;
+        };
+        let telematik_id = record.entry.telematik_id.as_str();
+        let refusal = if !checks.active.contains(telematik_id) {
+            Some(RecordOutcome::PharmacyNotActive)
+        } else if let Some(reason) = checks.lock_reason(telematik_id) {
+            Some(RecordOutcome::Locked {
+                reason: reason.to_owned(),
+            })
+        } else {
+            let count = checks.counts.entry(telematik_id.to_owned()).or_default();
+            match policy.limits.check(count.long, count.short) {
+                Err(exceeded) => Some(RecordOutcome::RateLimited(exceeded)),
+                Ok(()) => {
+                    count.long += 1;
+                    count.short += 1;
+                    candidates.push(record.entry.clone());
+                    None
+                }
             }
-            _ => None,
-        })
-        .collect();
+        };
+        decided.push(refusal);
+    }
     let inserted = ledger::insert_batch(&mut tx, &candidates).await?;
     let mut outcomes = Vec::with_capacity(works.len());
     let mut responses = Vec::with_capacity(inserted.len());
     let mut events = Vec::with_capacity(works.len());
-    for work in works {
-        match work {
-            Work::Issued(record) if inserted.contains(&record.entry.uvci) => {
+    for (work, refusal) in works.iter().zip(decided) {
+        match (work, refusal) {
+            (Work::Audit { event, at }, _) => {
+                events.push((event.clone(), *at));
+                outcomes.push(RecordOutcome::Recorded);
+            }
+            (Work::Issued(_), Some(refusal)) => outcomes.push(refusal),
+            (Work::Issued(record), None) if inserted.contains(&record.entry.uvci) => {
                 responses.push(KeptResponse {
                     uvci: &record.entry.uvci,
                     hc1: &record.hc1,
@@ -229,14 +270,7 @@ async fn write(store: &Store, works: &[Work]) -> Result<Vec<RecordOutcome>, Stor
                 events.push((issued_event(&record.entry), record.at));
                 outcomes.push(RecordOutcome::Recorded);
             }
-            Work::Issued(record) if active.contains(&record.entry.telematik_id) => {
-                outcomes.push(RecordOutcome::Conflict);
-            }
-            Work::Issued(_) => outcomes.push(RecordOutcome::PharmacyNotActive),
-            Work::Audit { event, at } => {
-                events.push((event.clone(), *at));
-                outcomes.push(RecordOutcome::Recorded);
-            }
+            (Work::Issued(_), None) => outcomes.push(RecordOutcome::Conflict),
         }
     }
     ledger::insert_responses(&mut tx, &responses).await?;
@@ -247,6 +281,73 @@ async fn write(store: &Store, works: &[Work]) -> Result<Vec<RecordOutcome>, Stor
     dcc_store::audit::append_batch(&mut tx, &records).await?;
     dcc_store::commit(tx).await?;
     Ok(outcomes)
+}
+
+/// What the writer reads before deciding a batch: which pharmacies are active, the locks that
+/// apply, and the pharmacies' recent counts.
+struct Checks {
+    active: HashSet<String>,
+    all_lock: Option<String>,
+    pharmacy_locks: HashMap<String, String>,
+    counts: HashMap<String, RecentCount>,
+}
+
+impl Checks {
+    async fn read(
+        tx: &mut dcc_store::Tx<'_>,
+        policy: &RecordPolicy,
+        works: &[Work],
+    ) -> Result<Self, StoreError> {
+        let mut latest = i64::MIN;
+        let mut pharmacies = HashSet::new();
+        for work in works {
+            if let Work::Issued(record) = work {
+                pharmacies.insert(record.entry.telematik_id.as_str());
+                latest = latest.max(record.at);
+            }
+        }
+        if pharmacies.is_empty() {
+            return Ok(Self {
+                active: HashSet::new(),
+                all_lock: None,
+                pharmacy_locks: HashMap::new(),
+                counts: HashMap::new(),
+            });
+        }
+        let pharmacies: Vec<&str> = pharmacies.into_iter().collect();
+        let active = dcc_store::pharmacies::active_among(tx, &pharmacies).await?;
+        let mut all_lock = None;
+        let mut pharmacy_locks = HashMap::new();
+        for lock in locks::applying_to_pharmacies(tx, &pharmacies).await? {
+            match lock.scope {
+                LockScope::All => all_lock = Some(lock.reason),
+                LockScope::Pharmacy(telematik_id) => {
+                    pharmacy_locks.insert(telematik_id, lock.reason);
+                }
+                _ => {}
+            }
+        }
+        let counts = ledger::recent_counts(
+            tx,
+            &pharmacies,
+            latest - DAY_SECONDS,
+            latest - policy.limits.burst_window_seconds,
+        )
+        .await?;
+        Ok(Self {
+            active,
+            all_lock,
+            pharmacy_locks,
+            counts,
+        })
+    }
+
+    /// The reason of the lock that stops this pharmacy, if any (`all` first).
+    fn lock_reason(&self, telematik_id: &str) -> Option<&str> {
+        self.all_lock
+            .as_deref()
+            .or_else(|| self.pharmacy_locks.get(telematik_id).map(String::as_str))
+    }
 }
 
 fn issued_event(entry: &LedgerEntry) -> AuditEvent {

@@ -8,10 +8,14 @@
 )]
 
 use std::collections::HashMap;
+use std::future::Future;
 
 use dcc_issuance::audit::AuditEvent;
-use dcc_issuance::recorder::{IssuedRecord, RecordOutcome, Recorder};
+use dcc_issuance::kill_switch::{self, KillSwitchError};
+use dcc_issuance::limits::{LimitExceeded, RateLimits};
+use dcc_issuance::recorder::{IssuedRecord, RecordOutcome, RecordPolicy, Recorder};
 use dcc_store::ledger::{self, CertificateType, LedgerEntry};
+use dcc_store::locks::LockScope;
 use dcc_store::pharmacies::{self, NewPharmacy, PharmacyStatus};
 use dcc_store::{Backend, Store};
 
@@ -20,15 +24,38 @@ const SUSPENDED: &str = "3-SMC-B-Testkarte-883110000129068";
 const T0: i64 = 1_767_225_600;
 const JOBS: usize = 300;
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn sqlite_concurrent_records_share_batches() {
-    let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}", dir.path().join("store.db").display());
-    concurrent_records_share_batches(Store::connect(&url).await.unwrap()).await;
+/// One `#[tokio::test]` per backend for each scenario.
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() { super::with_store(false, super::$name).await })*
+        }
+        mod postgres {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() { super::with_store(true, super::$name).await })*
+        }
+    };
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn postgres_concurrent_records_share_batches() {
+on_both_backends!(
+    concurrent_records_share_batches,
+    locks_stop_exactly_their_scope,
+    rate_limits_count_the_ledger_and_the_batch,
+);
+
+/// Runs `scenario` on a fresh SQLite file or PostgreSQL database.
+async fn with_store<F, Fut>(postgres: bool, scenario: F)
+where
+    F: FnOnce(Store) -> Fut,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    if !postgres {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("store.db").display());
+        scenario(Store::connect(&url).await.unwrap()).await;
+        return;
+    }
     let admin_url = std::env::var("DCC_TEST_POSTGRES_URL")
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned());
     let name = format!("dcc_test_{}", uuid::Uuid::new_v4().simple());
@@ -39,7 +66,7 @@ async fn postgres_concurrent_records_share_batches() {
         });
     let store = Store::connect(&url).await.unwrap();
     assert_eq!(store.backend(), Backend::Postgres);
-    let outcome = tokio::spawn(concurrent_records_share_batches(store.clone())).await;
+    let outcome = tokio::spawn(scenario(store.clone())).await;
     store.close().await;
     dcc_store::provision::drop_postgres_database(&admin_url, &name)
         .await
@@ -54,7 +81,10 @@ async fn postgres_concurrent_records_share_batches() {
 async fn concurrent_records_share_batches(store: Store) {
     register(&store, ACTIVE, "APO1", PharmacyStatus::Active).await;
     register(&store, SUSPENDED, "APO2", PharmacyStatus::Suspended).await;
-    let recorder = Recorder::start(store.clone());
+    let policy = RecordPolicy {
+        limits: RateLimits::unlimited(),
+    };
+    let recorder = Recorder::start(store.clone(), policy);
 
     let mut tasks = Vec::new();
     for n in 0..JOBS {
@@ -86,7 +116,7 @@ async fn concurrent_records_share_batches(store: Store) {
         recorded += usize::from(expected == RecordOutcome::Recorded);
     }
     for pair in [[1, 2], [3, 4]] {
-        let mut pair_outcomes = [outcomes[&pair[0]], outcomes[&pair[1]]];
+        let mut pair_outcomes = [outcomes[&pair[0]].clone(), outcomes[&pair[1]].clone()];
         pair_outcomes.sort_by_key(|outcome| *outcome != RecordOutcome::Recorded);
         assert_eq!(
             pair_outcomes,
@@ -183,4 +213,180 @@ async fn register(store: &Store, telematik_id: &str, segment: &str, status: Phar
         .await
         .unwrap();
     tx.commit().await.unwrap();
+}
+
+/// A lock on one pharmacy stops only that pharmacy; a lock on all stops everyone; unlocking
+/// lets them issue again. Locks are set through the use case, as `dcc lock` does.
+async fn locks_stop_exactly_their_scope(store: Store) {
+    const OTHER: &str = "3-SMC-B-Testkarte-883110000000003";
+    register(&store, ACTIVE, "APO1", PharmacyStatus::Active).await;
+    register(&store, OTHER, "APO3", PharmacyStatus::Active).await;
+    let recorder = Recorder::start(
+        store.clone(),
+        RecordPolicy {
+            limits: RateLimits::unlimited(),
+        },
+    );
+    let for_pharmacy = |n: usize, telematik_id: &str| {
+        let mut record = record(n);
+        record.entry.telematik_id = telematik_id.to_owned();
+        record
+    };
+    let locked = |reason: &str| RecordOutcome::Locked {
+        reason: reason.to_owned(),
+    };
+
+    kill_switch::lock(
+        &store,
+        LockScope::Pharmacy(ACTIVE.to_owned()),
+        "fraud_suspected",
+        "night issuing",
+        T0,
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        recorder.issued(for_pharmacy(1, ACTIVE)).await.unwrap(),
+        locked("fraud_suspected")
+    );
+    assert_eq!(
+        recorder.issued(for_pharmacy(2, OTHER)).await.unwrap(),
+        RecordOutcome::Recorded
+    );
+
+    kill_switch::lock(&store, LockScope::All, "maintenance", "", T0 + 1)
+        .await
+        .unwrap();
+    assert_eq!(
+        recorder.issued(for_pharmacy(3, OTHER)).await.unwrap(),
+        locked("maintenance")
+    );
+    let listed = kill_switch::list(&store).await.unwrap();
+    assert_eq!(
+        listed
+            .iter()
+            .map(|lock| lock.scope.clone())
+            .collect::<Vec<_>>(),
+        [LockScope::All, LockScope::Pharmacy(ACTIVE.to_owned())]
+    );
+
+    let lifted = kill_switch::unlock(&store, LockScope::All, T0 + 2)
+        .await
+        .unwrap();
+    assert_eq!(
+        lifted.map(|lock| lock.reason),
+        Some("maintenance".to_owned())
+    );
+    assert_eq!(
+        kill_switch::unlock(&store, LockScope::All, T0 + 3)
+            .await
+            .unwrap(),
+        None
+    );
+    kill_switch::unlock(&store, LockScope::Pharmacy(ACTIVE.to_owned()), T0 + 4)
+        .await
+        .unwrap();
+    assert_eq!(
+        recorder.issued(for_pharmacy(4, ACTIVE)).await.unwrap(),
+        RecordOutcome::Recorded
+    );
+    assert!(matches!(
+        kill_switch::lock(&store, LockScope::All, "Fraud!", "", T0).await,
+        Err(KillSwitchError::InvalidReason(_))
+    ));
+
+    // Nothing of the locked ones reached the ledger; every change that changed something is in
+    // the audit chain (the second unlock of `all` lifted nothing and recorded nothing).
+    for n in [1, 3] {
+        let uvci = record(n).entry.uvci;
+        assert_eq!(
+            ledger::find_by_uvci(store.pool(), &uvci).await.unwrap(),
+            None
+        );
+    }
+    let entries = dcc_store::audit::entries(store.pool(), 0, 100)
+        .await
+        .unwrap();
+    let kinds: Vec<&str> = entries.iter().map(|entry| entry.kind.as_str()).collect();
+    assert_eq!(
+        kinds,
+        [
+            "issuance_locked",
+            "certificate_issued",
+            "issuance_locked",
+            "issuance_unlocked",
+            "issuance_unlocked",
+            "certificate_issued",
+        ]
+    );
+    assert_eq!(entries[0].telematik_id.as_deref(), Some(ACTIVE));
+    assert_eq!(
+        entries[0].detail,
+        r#"{"scope":"pharmacy","reason":"fraud_suspected"}"#
+    );
+}
+
+/// The burst ceiling counts certificates already in the ledger and those accepted earlier in
+/// the same batch; the daily ceiling counts the last 24 hours only.
+async fn rate_limits_count_the_ledger_and_the_batch(store: Store) {
+    register(&store, ACTIVE, "APO1", PharmacyStatus::Active).await;
+    let recorder = Recorder::start(
+        store.clone(),
+        RecordPolicy {
+            limits: RateLimits {
+                pharmacy_per_day: Some(5),
+                pharmacy_burst: Some(3),
+                burst_window_seconds: 600,
+            },
+        },
+    );
+    let at = |n: usize, time: i64| {
+        let mut record = record(n);
+        record.entry.telematik_id = ACTIVE.to_owned();
+        record.entry.idempotency_key = None;
+        record.at = time;
+        record.entry.issued_at = time;
+        record
+    };
+    // Two days ago: outside both windows.
+    for n in 30..33 {
+        assert_eq!(
+            recorder.issued(at(n, T0 - 2 * 86_400)).await.unwrap(),
+            RecordOutcome::Recorded
+        );
+    }
+    // Five at once at T0: three fit the burst window, whichever batch they land in.
+    let tasks: Vec<_> = (10..15)
+        .map(|n| {
+            let recorder = recorder.clone();
+            tokio::spawn(async move { recorder.issued(at(n, T0)).await.unwrap() })
+        })
+        .collect();
+    let mut outcomes = Vec::new();
+    for task in tasks {
+        outcomes.push(task.await.unwrap());
+    }
+    let recorded = outcomes
+        .iter()
+        .filter(|outcome| **outcome == RecordOutcome::Recorded)
+        .count();
+    assert_eq!(recorded, 3, "{outcomes:?}");
+    assert!(outcomes.iter().all(|outcome| matches!(
+        outcome,
+        RecordOutcome::Recorded
+            | RecordOutcome::RateLimited(LimitExceeded::Burst { retry_after: 600 })
+    )));
+    // After the burst window two more fit the day, then the daily ceiling holds.
+    assert_eq!(
+        recorder.issued(at(20, T0 + 601)).await.unwrap(),
+        RecordOutcome::Recorded
+    );
+    assert_eq!(
+        recorder.issued(at(21, T0 + 602)).await.unwrap(),
+        RecordOutcome::Recorded
+    );
+    assert_eq!(
+        recorder.issued(at(22, T0 + 1_300)).await.unwrap(),
+        RecordOutcome::RateLimited(LimitExceeded::Daily { retry_after: 3_600 })
+    );
 }

@@ -7,6 +7,7 @@
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
+use dcc_issuance::limits::RateLimits;
 use serde::{Deserialize, Serialize};
 
 /// Why the configuration could not be loaded.
@@ -48,6 +49,9 @@ pub struct Config {
     pub portal: PortalConfig,
     /// The certificate server (signer).
     pub signer: SignerConfig,
+    /// Per-pharmacy rate limits (defaults when the section is absent).
+    #[serde(default)]
+    pub limits: RateLimits,
     /// The folder relative paths are resolved against (the configuration file's folder);
     /// not stored in the file.
     #[serde(skip)]
@@ -184,6 +188,7 @@ impl Config {
                 portal_identity_certificate: "pki/service/portal-client.pem".into(),
                 portal_identity_key: "pki/service/portal-client.key".into(),
             },
+            limits: RateLimits::default(),
             base_dir: base_dir.to_owned(),
         }
     }

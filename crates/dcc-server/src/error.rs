@@ -2,7 +2,7 @@
 //! the problem (style.md rule 15). 5xx bodies carry no internal detail.
 
 use axum::Json;
-use axum::http::StatusCode;
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use dcc_issuance::issue::{IssueError, SignServiceError};
 use dcc_issuance::payload::PayloadError;
@@ -80,18 +80,41 @@ impl IntoResponse for ApiError {
         if status.is_server_error() {
             tracing::error!(code, error = ?self, "request failed");
         }
-        let body = if violations.is_empty() {
+        let mut body = if violations.is_empty() {
             json!({"code": code, "message": message})
         } else {
             json!({"code": code, "message": message, "violations": violations})
         };
-        (status, Json(body)).into_response()
+        let mut retry_after = None;
+        match &self {
+            Self::Issue(IssueError::Locked { reason }) => {
+                if let Some(fields) = body.as_object_mut() {
+                    fields.insert("reason".to_owned(), json!(reason));
+                }
+            }
+            Self::Issue(IssueError::RateLimited(exceeded)) => {
+                retry_after = Some(exceeded.retry_after());
+                if let Some(fields) = body.as_object_mut() {
+                    fields.insert("limit".to_owned(), json!(exceeded.window()));
+                }
+            }
+            _ => {}
+        }
+        let mut response = (status, Json(body)).into_response();
+        if let Some(seconds) = retry_after {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        }
+        response
     }
 }
 
 fn issue_status(error: &IssueError) -> StatusCode {
     match error {
         IssueError::NotRegistered(_) | IssueError::Suspended(_) => StatusCode::FORBIDDEN,
+        IssueError::Locked { .. } => StatusCode::LOCKED,
+        IssueError::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
         IssueError::Request(RequestError::Unreadable(_)) => StatusCode::BAD_REQUEST,
         IssueError::Request(RequestError::WrongModel(_)) => StatusCode::NOT_ACCEPTABLE,
         IssueError::Request(_) | IssueError::Payload(PayloadError::Invalid(_)) => {

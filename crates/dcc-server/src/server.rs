@@ -7,9 +7,9 @@ use std::sync::Arc;
 use dcc_core::model::certificate_type::CertificateType;
 use dcc_core::trust_list::{TrustList, TrustListError};
 use dcc_issuance::active_pharmacies::ActivePharmacies;
-use dcc_issuance::audit::{self, AuditEvent};
+use dcc_issuance::audit::AuditEvent;
 use dcc_issuance::issue::SignService;
-use dcc_issuance::recorder::Recorder;
+use dcc_issuance::recorder::{RecordPolicy, Recorder};
 use dcc_issuance::signing::{CertificateServer, SigningError, TypeSigner};
 use dcc_pki::file_signer::{FileSigner, FileSignerError};
 use dcc_store::{Store, StoreError};
@@ -167,20 +167,24 @@ pub async fn start_portal(
     let listener = bind(listen.unwrap_or(config.portal.listen)).await?;
 
     let allowed = config.portal.allowed_professions.clone();
-    let audit_store = store.clone();
+    let policy = RecordPolicy {
+        limits: config.limits,
+    };
+    let recorder = Recorder::start(store.clone(), policy);
+    let audit_recorder = recorder.clone();
     let identify = Arc::new(move |leaf: &[u8]| {
         let identity = ConnectionIdentity::from_certificate(leaf, &allowed);
         if let ConnectionIdentity::Rejected(rejection) = &identity {
-            audit_access_rejected(audit_store.clone(), None, rejection.code());
+            audit_access_rejected(audit_recorder.clone(), None, rejection.code());
         }
         identity
     });
-    let reject_store = store.clone();
+    let reject_recorder = recorder.clone();
     let on_reject = Arc::new(move |rejection: tls::HandshakeRejection| {
-        audit_access_rejected(reject_store.clone(), None, rejection.code());
+        audit_access_rejected(reject_recorder.clone(), None, rejection.code());
     });
     let app = portal::app(portal::PortalState {
-        recorder: Recorder::start(store.clone()),
+        recorder,
         pharmacies: Arc::new(ActivePharmacies::new()),
         store,
         signer,
@@ -289,16 +293,12 @@ where
     }
 }
 
-/// Records a refused connection in the audit chain, off the connection's path.
-fn audit_access_rejected(store: Store, telematik_id: Option<String>, code: &'static str) {
+/// Records a refused connection in the audit chain, off the connection's path (through the
+/// group-commit writer, so a flood of refused handshakes shares transactions).
+fn audit_access_rejected(recorder: Recorder, telematik_id: Option<String>, code: &'static str) {
     tokio::spawn(async move {
         let event = AuditEvent::AccessRejected { telematik_id, code };
-        let result = async {
-            let mut tx = store.begin().await?;
-            audit::record(&mut tx, &event, clock::now().unix_timestamp()).await?;
-            dcc_store::commit(tx).await
-        }
-        .await;
+        let result = recorder.audit(event, clock::now().unix_timestamp()).await;
         if let Err(error) = result {
             tracing::warn!(%error, code, "could not audit a refused connection");
         }

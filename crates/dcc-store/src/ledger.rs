@@ -15,13 +15,13 @@
 //! window short (the retry window, not the certificate lifetime), [`find_response`] ignores rows
 //! past it, and [`purge_responses`] deletes them; call it periodically.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use sqlx::any::{AnyArguments, AnyRow};
 use sqlx::query::Query;
 use sqlx::{Any, Executor, Row, Transaction};
 
-use crate::batch::multi_row_insert;
+use crate::batch::{in_list, multi_row_insert};
 use crate::error::{ConflictTarget, StoreError, UniqueKey, insert_error, query_error};
 
 /// One issued certificate, without personal data.
@@ -222,6 +222,53 @@ where
     })
 }
 
+/// How many certificates a pharmacy has issued recently (for rate limits).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RecentCount {
+    /// Issued after `since` of [`recent_counts`] (the long window).
+    pub long: u64,
+    /// Of those, issued after `burst_since` (the short window).
+    pub short: u64,
+}
+
+/// Certificates per pharmacy issued after `since`, and of those after `burst_since`, read
+/// inside the caller's transaction; pharmacies without any are absent from the map.
+pub async fn recent_counts(
+    tx: &mut Transaction<'_, Any>,
+    telematik_ids: &[&str],
+    since: i64,
+    burst_since: i64,
+) -> Result<HashMap<String, RecentCount>, StoreError> {
+    let mut counts = HashMap::with_capacity(telematik_ids.len());
+    for chunk in telematik_ids.chunks(COUNT_CHUNK) {
+        let sql = in_list(
+            RECENT_COUNTS_PREFIX,
+            3,
+            chunk.len(),
+            " GROUP BY telematik_id",
+        );
+        let mut query = sqlx::query(sql).bind(since).bind(burst_since);
+        for telematik_id in chunk {
+            query = query.bind(*telematik_id);
+        }
+        for row in query.fetch_all(&mut **tx).await.map_err(query_error)? {
+            let count = |column: &str| -> Result<u64, StoreError> {
+                let value: i64 = row.try_get(column).map_err(query_error)?;
+                u64::try_from(value).map_err(|_| StoreError::Corrupt {
+                    table: "certificate_ledger",
+                    column: "count(*)",
+                })
+            };
+            let recent = RecentCount {
+                long: count("long_count")?,
+                short: count("short_count")?,
+            };
+            counts.insert(row.try_get("telematik_id").map_err(query_error)?, recent);
+        }
+    }
+    Ok(counts)
+}
+
 /// Marks a certificate revoked. Returns the entry as it now stands, or `None` when no entry has
 /// this UVCI. Revoking twice keeps the first time and reason.
 pub async fn revoke(
@@ -380,6 +427,13 @@ const FIND_BY_IDEMPOTENCY_KEY: &str = "SELECT uvci, telematik_id, certificate_ty
 
 const COUNT_BY_PHARMACY: &str = "SELECT COUNT(*) FROM certificate_ledger \
      WHERE telematik_id = $1 AND issued_at >= $2 AND issued_at < $3";
+
+const RECENT_COUNTS_PREFIX: &str = "SELECT telematik_id, COUNT(*) AS long_count, \
+     CAST(COALESCE(SUM(CASE WHEN issued_at > $2 THEN 1 ELSE 0 END), 0) AS BIGINT) AS short_count \
+     FROM certificate_ledger WHERE issued_at > $1 AND telematik_id IN ";
+
+/// Telematik-IDs per `IN (…)` list of [`recent_counts`].
+const COUNT_CHUNK: usize = 500;
 
 const REVOKE: &str = "UPDATE certificate_ledger SET revoked_at = $2, revocation_reason = $3 \
      WHERE uvci = $1 AND revoked_at IS NULL";

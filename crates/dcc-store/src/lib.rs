@@ -8,6 +8,7 @@
 //! - [`ledger`]: issued certificates without personal data, plus the short-lived HC1 store for
 //!   idempotent retries (the only personal data kept).
 //! - [`audit`]: the append-only, hash-chained audit log.
+//! - [`locks`]: the kill switch (issuance locked for everyone, a pharmacy or an operator).
 //!
 //! Write functions take `&mut Transaction<'_, Any>`, so the use case decides where the
 //! transaction ends. Read functions take any executor: `&mut *tx` or `store.pool()`. "Not
@@ -19,6 +20,7 @@ mod batch;
 mod db;
 mod error;
 pub mod ledger;
+pub mod locks;
 mod migrate;
 pub mod pharmacies;
 pub mod provision;

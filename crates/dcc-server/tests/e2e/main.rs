@@ -25,6 +25,7 @@ macro_rules! on_both_backends {
     };
 }
 
+mod containment;
 mod issue;
 mod rejections;
 mod remote;

@@ -23,6 +23,7 @@ pub enum Backend {
 pub struct TestPortal {
     pub portal: Option<RunningPortal>,
     pub store: Store,
+    pub config: Config,
     pub pki: DevPki,
     pub dir: tempfile::TempDir,
     postgres_database: Option<String>,
@@ -52,6 +53,15 @@ impl TestPortal {
     }
 
     pub async fn start_with(backend: Backend, extras: Vec<Extra>) -> Self {
+        Self::start_configured(backend, extras, |_| {}).await
+    }
+
+    /// Like [`Self::start_with`], with the development configuration changed by `configure`.
+    pub async fn start_configured(
+        backend: Backend,
+        extras: Vec<Extra>,
+        configure: impl FnOnce(&mut Config),
+    ) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let now = now();
         let mut pki = DevPki::generate(now).unwrap();
@@ -68,6 +78,7 @@ impl TestPortal {
         pki.write_to(&dir.path().join("pki"), Overwrite::Refuse)
             .unwrap();
         let mut config = Config::development(dir.path());
+        configure(&mut config);
         let mut postgres_database = None;
         if let Backend::Postgres = backend {
             let (url, name) = create_postgres_database().await;
@@ -88,10 +99,25 @@ impl TestPortal {
         Self {
             portal: Some(portal),
             store,
+            config,
             pki,
             dir,
             postgres_database,
         }
+    }
+
+    /// A second portal process-alike on the same database: its own pool, writer and memory.
+    pub async fn another_instance(&self) -> RunningPortal {
+        let store = Store::connect(&self.config.database_url).await.unwrap();
+        let signer = Arc::new(certificate_server(&self.config).unwrap());
+        start_portal(
+            &self.config,
+            store,
+            signer,
+            Some(([127, 0, 0, 1], 0).into()),
+        )
+        .await
+        .unwrap()
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -207,12 +233,14 @@ impl TestPortal {
     pub fn from_parts(
         portal: RunningPortal,
         store: Store,
+        config: Config,
         pki: DevPki,
         dir: tempfile::TempDir,
     ) -> Self {
         Self {
             portal: Some(portal),
             store,
+            config,
             pki,
             dir,
             postgres_database: None,

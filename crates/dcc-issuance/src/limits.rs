@@ -1,0 +1,126 @@
+//! Per-pharmacy rate limits: a burst ceiling over a short window and a ceiling over a rolling
+//! day, both counted from the ledger by the group-commit writer in the transaction that would
+//! record the certificate, so they hold across every instance on one database.
+//!
+//! Defaults from the 2021 figures (german-context.md §3.6): about 60 certificates per pharmacy
+//! per day on average, peaks in the hundreds; a person at the counter needs minutes per
+//! certificate. 1,000 a day and 30 in ten minutes leave a busy pharmacy room and stop a script.
+
+use serde::{Deserialize, Serialize};
+
+/// The ceilings; `None` switches one off.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RateLimits {
+    /// Certificates per pharmacy in the last 24 hours.
+    pub pharmacy_per_day: Option<u64>,
+    /// Certificates per pharmacy in the last `burst_window_seconds`.
+    pub pharmacy_burst: Option<u64>,
+    /// The burst window, seconds.
+    pub burst_window_seconds: i64,
+}
+
+impl Default for RateLimits {
+    fn default() -> Self {
+        Self {
+            pharmacy_per_day: Some(1_000),
+            pharmacy_burst: Some(30),
+            burst_window_seconds: 600,
+        }
+    }
+}
+
+/// The long window: a rolling day.
+pub const DAY_SECONDS: i64 = 86_400;
+
+/// Which ceiling a certificate would pass.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LimitExceeded {
+    /// The burst ceiling.
+    Burst {
+        /// Seconds until the window has moved on.
+        retry_after: u64,
+    },
+    /// The daily ceiling.
+    Daily {
+        /// Seconds until the window has moved on far enough to try again.
+        retry_after: u64,
+    },
+}
+
+impl LimitExceeded {
+    /// Seconds the client should wait (`Retry-After`).
+    pub fn retry_after(self) -> u64 {
+        match self {
+            Self::Burst { retry_after } | Self::Daily { retry_after } => retry_after,
+        }
+    }
+
+    /// `burst` or `daily`.
+    pub fn window(self) -> &'static str {
+        match self {
+            Self::Burst { .. } => "burst",
+            Self::Daily { .. } => "daily",
+        }
+    }
+}
+
+impl RateLimits {
+    /// No ceilings (benchmarks, tests of other things).
+    pub fn unlimited() -> Self {
+        Self {
+            pharmacy_per_day: None,
+            pharmacy_burst: None,
+            burst_window_seconds: 600,
+        }
+    }
+
+    /// Whether a pharmacy with these recent counts may record one more certificate.
+    pub fn check(&self, per_day: u64, in_burst_window: u64) -> Result<(), LimitExceeded> {
+        if self.pharmacy_per_day.is_some_and(|limit| per_day >= limit) {
+            // The oldest certificates of the day are unknown here; an hour is a fair wait.
+            return Err(LimitExceeded::Daily { retry_after: 3_600 });
+        }
+        if self
+            .pharmacy_burst
+            .is_some_and(|limit| in_burst_window >= limit)
+        {
+            return Err(LimitExceeded::Burst {
+                retry_after: u64::try_from(self.burst_window_seconds.max(1)).unwrap_or(600),
+            });
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ceilings_are_reached_at_the_limit_not_before() {
+        let limits = RateLimits {
+            pharmacy_per_day: Some(10),
+            pharmacy_burst: Some(3),
+            burst_window_seconds: 60,
+        };
+        assert_eq!(limits.check(9, 2), Ok(()));
+        assert_eq!(
+            limits.check(9, 3),
+            Err(LimitExceeded::Burst { retry_after: 60 })
+        );
+        assert_eq!(
+            limits.check(10, 0),
+            Err(LimitExceeded::Daily { retry_after: 3_600 })
+        );
+        assert_eq!(RateLimits::unlimited().check(u64::MAX, u64::MAX), Ok(()));
+    }
+
+    #[test]
+    fn defaults_follow_the_2021_figures() {
+        let limits = RateLimits::default();
+        assert_eq!(limits.pharmacy_per_day, Some(1_000));
+        assert_eq!(limits.pharmacy_burst, Some(30));
+        assert_eq!(limits.burst_window_seconds, 600);
+    }
+}

@@ -1,0 +1,108 @@
+//! Containment over real mutual TLS: the kill switch holds on every instance sharing the
+//! database from the next request on, and rate limits answer 429 with `Retry-After`.
+
+use dcc_issuance::kill_switch;
+use dcc_issuance::limits::RateLimits;
+use dcc_store::Store;
+use dcc_store::locks::LockScope;
+use serde_json::{Value, json};
+
+use super::support::{Backend, PHARMACY, TestPortal, now};
+
+fn body(dose: u8) -> Value {
+    json!({"nam": {"fn": "Muster"}, "dob": "1964",
+           "v": [{"tg": "840539006", "vp": "1119349007", "mp": "EU/1/20/1528",
+                  "ma": "ORG-100030215", "dn": dose, "sd": 2, "dt": "2021-05-29"}]})
+}
+
+async fn issue(client: &reqwest::Client, url: &str) -> (u16, Option<String>, Value) {
+    let response = client.post(url).json(&body(1)).send().await.unwrap();
+    let status = response.status().as_u16();
+    let retry_after = response
+        .headers()
+        .get("retry-after")
+        .map(|value| value.to_str().unwrap().to_owned());
+    let answer = response.json().await.unwrap();
+    (status, retry_after, answer)
+}
+
+pub(super) async fn lock_holds_on_every_instance(backend: Backend) {
+    let portal = TestPortal::start(backend).await;
+    let second = portal.another_instance().await;
+    let client = portal.client_for(PHARMACY);
+    let first_url = portal.url("/api/certify/v2/issue");
+    let second_url = format!(
+        "https://localhost:{}/api/certify/v2/issue",
+        second.local_addr.port()
+    );
+    assert_eq!(issue(&client, &first_url).await.0, 200);
+    assert_eq!(issue(&client, &second_url).await.0, 200);
+
+    // The association locks through a third connection pool, as `dcc lock` would.
+    let admin = Store::connect(&portal.config.database_url).await.unwrap();
+    kill_switch::lock(
+        &admin,
+        LockScope::Pharmacy(PHARMACY.to_owned()),
+        "fraud_suspected",
+        "night issuing",
+        now().unix_timestamp(),
+    )
+    .await
+    .unwrap();
+    for url in [&first_url, &second_url] {
+        let (status, _, answer) = issue(&client, url).await;
+        assert_eq!(status, 423, "{answer}");
+        assert_eq!(answer["code"], "issuance_locked");
+        assert_eq!(answer["reason"], "fraud_suspected");
+        assert!(
+            !answer.to_string().contains("night issuing"),
+            "the comment is for the association only: {answer}"
+        );
+    }
+    assert_eq!(portal.ledger_count(PHARMACY).await, 2);
+
+    kill_switch::unlock(
+        &admin,
+        LockScope::Pharmacy(PHARMACY.to_owned()),
+        now().unix_timestamp(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(issue(&client, &second_url).await.0, 200);
+    assert_eq!(issue(&client, &first_url).await.0, 200);
+    assert_eq!(portal.ledger_count(PHARMACY).await, 4);
+    let kinds = portal.audit_kinds().await;
+    assert!(kinds.contains(&r#"issuance_rejected {"code":"issuance_locked"}"#.to_owned()));
+    admin.close().await;
+    second.stop().await;
+    portal.stop().await;
+}
+
+pub(super) async fn rate_limit_answers_429_with_retry_after(backend: Backend) {
+    let portal = TestPortal::start_configured(backend, Vec::new(), |config| {
+        config.limits = RateLimits {
+            pharmacy_per_day: Some(100),
+            pharmacy_burst: Some(2),
+            burst_window_seconds: 900,
+        };
+    })
+    .await;
+    let client = portal.client_for(PHARMACY);
+    let url = portal.url("/api/certify/v2/issue");
+    assert_eq!(issue(&client, &url).await.0, 200);
+    assert_eq!(issue(&client, &url).await.0, 200);
+    let (status, retry_after, answer) = issue(&client, &url).await;
+    assert_eq!(status, 429, "{answer}");
+    assert_eq!(retry_after.as_deref(), Some("900"));
+    assert_eq!(answer["code"], "rate_limited");
+    assert_eq!(answer["limit"], "burst");
+    assert_eq!(portal.ledger_count(PHARMACY).await, 2);
+    let kinds = portal.audit_kinds().await;
+    assert!(kinds.contains(&r#"issuance_rejected {"code":"rate_limited"}"#.to_owned()));
+    portal.stop().await;
+}
+
+on_both_backends!(
+    lock_holds_on_every_instance,
+    rate_limit_answers_429_with_retry_after,
+);
