@@ -41,7 +41,7 @@ use aws_lc_rs::digest;
 use sqlx::any::AnyRow;
 use sqlx::{Any, Row, Transaction};
 
-use crate::batch::multi_row_insert;
+use crate::batch::{multi_row_insert, statement_chunks};
 use crate::db::Store;
 use crate::error::{StoreError, query_error};
 
@@ -183,7 +183,7 @@ pub async fn append_batch(
         .execute(&mut **tx)
         .await
         .map_err(query_error)?;
-    for chunk in entries.chunks(INSERT_CHUNK) {
+    for chunk in statement_chunks(&entries, INSERT_CHUNK) {
         let sql = multi_row_insert(INSERT_PREFIX, INSERT_COLUMNS, chunk.len(), "");
         let mut query = sqlx::query(sql);
         for entry in chunk {
@@ -379,8 +379,9 @@ const INSERT_PREFIX: &str =
 /// Columns per `audit_log` row in [`INSERT_PREFIX`].
 const INSERT_COLUMNS: usize = 8;
 
-/// Rows per multi-row insert: 100 × 8 parameters stays far below either backend's limit.
-const INSERT_CHUNK: usize = 100;
+/// Most rows per multi-row insert (a power of two): 64 × 8 parameters stays far below either
+/// backend's limit.
+const INSERT_CHUNK: usize = 64;
 
 const PAGE: &str = "SELECT seq, at, kind, telematik_id, uvci, detail, prev_hash, hash \
      FROM audit_log WHERE seq > $1 ORDER BY seq LIMIT $2";

@@ -58,6 +58,30 @@ pub(crate) fn in_list(
     AssertSqlSafe(sql)
 }
 
+/// Splits `items` into chunks whose lengths are powers of two, none longer than `max`, largest
+/// first. Prepared statements are cached per SQL text, so batches of any size then reuse a few
+/// multi-row statements (one per power of two) instead of preparing a new one for every size.
+pub(crate) fn statement_chunks<T>(items: &[T], max: usize) -> Vec<&[T]> {
+    let mut chunks = Vec::new();
+    let mut rest = items;
+    while !rest.is_empty() {
+        let fits = rest.len().min(max.max(1));
+        // The largest power of two not above `fits`.
+        let size = 1_usize << (usize::BITS - 1 - fits.leading_zeros());
+        let (chunk, tail) = rest.split_at(size);
+        chunks.push(chunk);
+        rest = tail;
+    }
+    chunks
+}
+
+/// How many placeholders an `IN (…)` list of `count` values gets: the next power of two, so
+/// that the statement text repeats (the caller binds its last value into the spare places;
+/// repeated values do not change an `IN` list's meaning).
+pub(crate) fn padded_len(count: usize) -> usize {
+    count.next_power_of_two()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -69,6 +93,27 @@ mod tests {
             "INSERT INTO t (a, b) VALUES ($1, $2), ($3, $4), ($5, $6) RETURNING a"
         );
         assert_eq!(multi_row_insert("X ", 1, 1, "").0, "X ($1)");
+    }
+
+    #[test]
+    fn chunks_are_powers_of_two_largest_first() {
+        let items: Vec<u32> = (0..100).collect();
+        let sizes: Vec<usize> = statement_chunks(&items, 64)
+            .iter()
+            .map(|c| c.len())
+            .collect();
+        assert_eq!(sizes, [64, 32, 4]);
+        let sizes: Vec<usize> = statement_chunks(&items, 16)
+            .iter()
+            .map(|c| c.len())
+            .collect();
+        assert_eq!(sizes, [16, 16, 16, 16, 16, 16, 4]);
+        let flat: Vec<u32> = statement_chunks(&items, 64).concat();
+        assert_eq!(flat, items);
+        assert!(statement_chunks::<u32>(&[], 64).is_empty());
+        assert_eq!(padded_len(1), 1);
+        assert_eq!(padded_len(3), 4);
+        assert_eq!(padded_len(64), 64);
     }
 
     #[test]

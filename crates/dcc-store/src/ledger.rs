@@ -21,7 +21,7 @@ use sqlx::any::{AnyArguments, AnyRow};
 use sqlx::query::Query;
 use sqlx::{Any, Executor, Row, Transaction};
 
-use crate::batch::{in_list, multi_row_insert};
+use crate::batch::{in_list, multi_row_insert, padded_len, statement_chunks};
 use crate::error::{ConflictTarget, StoreError, UniqueKey, insert_error, query_error};
 
 /// One issued certificate, without personal data.
@@ -119,7 +119,7 @@ pub async fn insert_batch(
     entries: &[LedgerEntry],
 ) -> Result<HashSet<String>, StoreError> {
     let mut inserted = HashSet::with_capacity(entries.len());
-    for chunk in entries.chunks(INSERT_CHUNK) {
+    for chunk in statement_chunks(entries, INSERT_CHUNK) {
         let sql = multi_row_insert(
             INSERT_PREFIX,
             INSERT_COLUMNS,
@@ -241,14 +241,10 @@ pub async fn recent_counts(
 ) -> Result<HashMap<String, RecentCount>, StoreError> {
     let mut counts = HashMap::with_capacity(telematik_ids.len());
     for chunk in telematik_ids.chunks(COUNT_CHUNK) {
-        let sql = in_list(
-            RECENT_COUNTS_PREFIX,
-            3,
-            chunk.len(),
-            " GROUP BY telematik_id",
-        );
+        let slots = padded_len(chunk.len());
+        let sql = in_list(RECENT_COUNTS_PREFIX, 3, slots, " GROUP BY telematik_id");
         let mut query = sqlx::query(sql).bind(since).bind(burst_since);
-        for telematik_id in chunk {
+        for telematik_id in chunk.iter().chain(chunk.last()).cycle().take(slots) {
             query = query.bind(*telematik_id);
         }
         for row in query.fetch_all(&mut **tx).await.map_err(query_error)? {
@@ -319,7 +315,7 @@ pub async fn insert_responses(
     tx: &mut Transaction<'_, Any>,
     responses: &[KeptResponse<'_>],
 ) -> Result<(), StoreError> {
-    for chunk in responses.chunks(INSERT_CHUNK) {
+    for chunk in statement_chunks(responses, INSERT_CHUNK) {
         let sql = multi_row_insert(INSERT_RESPONSE_PREFIX, 3, chunk.len(), "");
         let mut query = sqlx::query(sql);
         for response in chunk {
@@ -413,7 +409,8 @@ const INSERT_PREFIX: &str = "INSERT INTO certificate_ledger (uvci, telematik_id,
 /// Columns per ledger row in [`INSERT_PREFIX`] (see [`bind_entry`]).
 const INSERT_COLUMNS: usize = 15;
 
-/// Rows per multi-row insert: 64 × 15 parameters stays far below either backend's limit.
+/// Most rows per multi-row insert (a power of two): 64 × 15 parameters stays far below either
+/// backend's limit.
 const INSERT_CHUNK: usize = 64;
 
 const FIND_BY_UVCI: &str = "SELECT uvci, telematik_id, certificate_type, product, dose_number, \
@@ -433,7 +430,7 @@ const RECENT_COUNTS_PREFIX: &str = "SELECT telematik_id, COUNT(*) AS long_count,
      FROM certificate_ledger WHERE issued_at > $1 AND telematik_id IN ";
 
 /// Telematik-IDs per `IN (…)` list of [`recent_counts`].
-const COUNT_CHUNK: usize = 500;
+const COUNT_CHUNK: usize = 512;
 
 const REVOKE: &str = "UPDATE certificate_ledger SET revoked_at = $2, revocation_reason = $3 \
      WHERE uvci = $1 AND revoked_at IS NULL";

@@ -7,7 +7,7 @@
 use sqlx::any::AnyRow;
 use sqlx::{Any, Executor, Row, Transaction};
 
-use crate::batch::in_list;
+use crate::batch::{in_list, padded_len};
 use crate::error::{StoreError, query_error};
 
 /// What a lock covers.
@@ -119,9 +119,10 @@ pub async fn applying_to_pharmacies(
         locks.push(from_row(&row)?);
     }
     for chunk in telematik_ids.chunks(IN_CHUNK) {
-        let sql = in_list(PHARMACY_LOCKS_PREFIX, 1, chunk.len(), "");
+        let slots = padded_len(chunk.len());
+        let sql = in_list(PHARMACY_LOCKS_PREFIX, 1, slots, "");
         let mut query = sqlx::query(sql);
-        for telematik_id in chunk {
+        for telematik_id in chunk.iter().chain(chunk.last()).cycle().take(slots) {
             query = query.bind(*telematik_id);
         }
         for row in query.fetch_all(&mut **tx).await.map_err(query_error)? {
@@ -143,7 +144,7 @@ fn from_row(row: &AnyRow) -> Result<IssuanceLock, StoreError> {
 }
 
 /// Telematik-IDs per `IN (…)` list.
-const IN_CHUNK: usize = 500;
+const IN_CHUNK: usize = 512;
 
 const UPSERT: &str = "INSERT INTO issuance_locks (scope, target, reason, comment, locked_at) \
      VALUES ($1, $2, $3, $4, $5) ON CONFLICT (scope, target) \

@@ -7,7 +7,7 @@ use std::collections::HashSet;
 use sqlx::any::AnyRow;
 use sqlx::{Any, Executor, Row, Transaction};
 
-use crate::batch::in_list;
+use crate::batch::{in_list, padded_len};
 use crate::error::{ConflictTarget, StoreError, UniqueKey, insert_error, query_error};
 
 /// A registered pharmacy.
@@ -138,9 +138,10 @@ pub async fn active_among(
 ) -> Result<HashSet<String>, StoreError> {
     let mut active = HashSet::with_capacity(telematik_ids.len());
     for chunk in telematik_ids.chunks(ACTIVE_AMONG_CHUNK) {
-        let sql = in_list(ACTIVE_AMONG_PREFIX, 1, chunk.len(), "");
+        let slots = padded_len(chunk.len());
+        let sql = in_list(ACTIVE_AMONG_PREFIX, 1, slots, "");
         let mut query = sqlx::query(sql);
-        for telematik_id in chunk {
+        for telematik_id in chunk.iter().chain(chunk.last()).cycle().take(slots) {
             query = query.bind(*telematik_id);
         }
         for row in query.fetch_all(&mut **tx).await.map_err(query_error)? {
@@ -206,7 +207,7 @@ const ACTIVE_AMONG_PREFIX: &str =
     "SELECT telematik_id FROM pharmacies WHERE status = 'active' AND telematik_id IN ";
 
 /// Telematik-IDs per `IN (…)` list.
-const ACTIVE_AMONG_CHUNK: usize = 500;
+const ACTIVE_AMONG_CHUNK: usize = 512;
 
 const LIST: &str = "SELECT telematik_id, name, address, issuer_segment, status, created_at, \
      updated_at FROM pharmacies ORDER BY telematik_id";

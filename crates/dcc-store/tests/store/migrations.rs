@@ -9,16 +9,18 @@ pub async fn migrations_apply_twice(db: TestDb) {
 
     let again = Store::connect(&db.url).await.unwrap();
 
-    let applied = sqlx::query("SELECT version, checksum FROM schema_migrations")
+    let applied = sqlx::query("SELECT version, checksum FROM schema_migrations ORDER BY version")
         .fetch_all(again.pool())
         .await
         .unwrap();
-    assert_eq!(applied.len(), 1);
-    assert_eq!(applied[0].try_get::<i64, _>("version").unwrap(), 1);
-    assert_eq!(
-        applied[0].try_get::<String, _>("checksum").unwrap().len(),
-        64
-    );
+    let versions: Vec<i64> = applied
+        .iter()
+        .map(|row| row.try_get::<i64, _>("version").unwrap())
+        .collect();
+    assert_eq!(versions, [1, 4]);
+    for row in &applied {
+        assert_eq!(row.try_get::<String, _>("checksum").unwrap().len(), 64);
+    }
     let kept = pharmacies::find(again.pool(), PHARMACY_A).await.unwrap();
     assert_eq!(kept.unwrap().issuer_segment, "APO1");
     again.close().await;
