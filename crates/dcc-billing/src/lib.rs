@@ -8,6 +8,7 @@
 //! - [`schedule::FeeSchedule`]: the dated, configurable fee tiers (default: the 2021 rules).
 //! - [`classify`]: each ledger row → billing category and fee, or why it is not billable.
 //! - [`statement::Statement`]: one pharmacy's month, with form lines and corrections.
+//! - [`holder::HolderKeySecret`]: the HMAC that recognises a holder without personal data.
 //! - [`render`]: CSV, JSON and a German PDF, byte-identical on every re-render.
 //!
 //! ```text
@@ -19,6 +20,7 @@
 pub mod berlin;
 pub mod classify;
 mod error;
+pub mod holder;
 pub mod month;
 pub mod render;
 pub mod schedule;

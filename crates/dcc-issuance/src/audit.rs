@@ -54,6 +54,24 @@ pub enum AuditEvent {
         /// `active` or `suspended`.
         status: &'static str,
     },
+    /// A billing month was closed into statements.
+    BillingMonthClosed {
+        /// `YYYY-MM`.
+        month: String,
+        /// Statements of the month.
+        statements: i64,
+        /// Their total in cents.
+        total_cents: i64,
+    },
+    /// A pharmacy fetched its statement.
+    StatementFetched {
+        /// The pharmacy.
+        telematik_id: String,
+        /// `YYYY-MM`.
+        month: String,
+        /// `pdf`, `csv` or `json`.
+        format: &'static str,
+    },
 }
 
 impl AuditEvent {
@@ -66,6 +84,8 @@ impl AuditEvent {
             Self::AccessRejected { .. } => "access_rejected",
             Self::PharmacyRegistered { .. } => "pharmacy_registered",
             Self::PharmacyStatusChanged { .. } => "pharmacy_status_changed",
+            Self::BillingMonthClosed { .. } => "billing_month_closed",
+            Self::StatementFetched { .. } => "statement_fetched",
         }
     }
 
@@ -75,7 +95,9 @@ impl AuditEvent {
             Self::CertificateIssued { telematik_id, .. }
             | Self::CertificateReturnedAgain { telematik_id, .. }
             | Self::PharmacyRegistered { telematik_id, .. }
-            | Self::PharmacyStatusChanged { telematik_id, .. } => Some(telematik_id),
+            | Self::PharmacyStatusChanged { telematik_id, .. }
+            | Self::StatementFetched { telematik_id, .. } => Some(telematik_id),
+            Self::BillingMonthClosed { .. } => None,
             Self::IssuanceRejected { telematik_id, .. }
             | Self::AccessRejected { telematik_id, .. } => telematik_id.as_deref(),
         }
@@ -109,6 +131,14 @@ impl AuditEvent {
                 json!({"issuer_segment": issuer_segment})
             }
             Self::PharmacyStatusChanged { status, .. } => json!({"status": status}),
+            Self::BillingMonthClosed {
+                month,
+                statements,
+                total_cents,
+            } => json!({"month": month, "statements": statements, "total_cents": total_cents}),
+            Self::StatementFetched { month, format, .. } => {
+                json!({"month": month, "format": format})
+            }
         }
     }
 }

@@ -5,8 +5,10 @@
 //! names, UVCI from the pharmacy's registry segment, country, issuer), which the certificate server
 //! ([`signing::CertificateServer`]) signs after checking its DSC. Business rules live here so
 //! that they cannot import axum (the server crate calls in, never the other way round).
+//! [`billing`] closes months into statements and hands pharmacies theirs.
 
 pub mod audit;
+pub mod billing;
 pub mod issue;
 pub mod payload;
 pub mod registry;

@@ -743,6 +743,7 @@ async fn store_transaction(store: &Store, hc1: &str, n: u64) -> Result<(), Store
         request_hash: format!("{n:064x}"),
         revoked_at: None,
         revocation_reason: None,
+        holder_key: None,
     };
     let mut tx = store.begin().await?;
     ledger::insert(&mut tx, &entry).await?;
@@ -779,6 +780,7 @@ async fn in_process_issue_rate(
                 signer: signer.as_ref(),
                 country: COUNTRY,
                 issuer_name: ISSUER_NAME,
+                holder_key_secret: None,
             };
             issuance
                 .issue(BENCH_PHARMACY, BODY.as_bytes(), None, wall_now(), random)

@@ -8,6 +8,7 @@
 //! - [`ledger`]: issued certificates without personal data, plus the short-lived HC1 store for
 //!   idempotent retries (the only personal data kept).
 //! - [`audit`]: the append-only, hash-chained audit log.
+//! - [`billing`]: closed monthly statements, fraud adjustments and statement fetches.
 //!
 //! Write functions take `&mut Transaction<'_, Any>`, so the use case decides where the
 //! transaction ends. Read functions take any executor: `&mut *tx` or `store.pool()`. "Not
@@ -15,6 +16,7 @@
 //! caller: nothing here reads the clock.
 
 pub mod audit;
+pub mod billing;
 mod db;
 mod error;
 pub mod ledger;
