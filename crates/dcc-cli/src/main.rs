@@ -5,6 +5,7 @@
 //! `dcc-pki` and the `dcc-issuance` use cases.
 
 mod audit;
+mod billing;
 mod clock;
 mod decode;
 mod demo;
@@ -60,6 +61,9 @@ enum Command {
     /// Check the hash-chained audit log.
     #[command(subcommand)]
     Audit(audit::AuditCommand),
+    /// Monthly statements per pharmacy: close, check, show, fetches.
+    #[command(subcommand)]
+    Billing(billing::BillingCommand),
 }
 
 fn main() -> ExitCode {
@@ -73,6 +77,7 @@ fn main() -> ExitCode {
         Command::Pki(command) => pki::run(&command),
         Command::Pharmacy(command) => pharmacy::run(&command),
         Command::Audit(command) => audit::run(&command),
+        Command::Billing(command) => billing::run(&command),
     };
     match result {
         Ok(code) => code,
