@@ -9,6 +9,7 @@
 #![allow(missing_docs)]
 
 mod audit;
+mod billing;
 mod ledger;
 mod migrations;
 mod pharmacies;
@@ -58,4 +59,8 @@ backend_suite! {
     audit::audit_cut_tail_is_a_head_mismatch,
     audit::audit_verify_walks_many_pages,
     audit::audit_concurrent_appenders_make_one_chain,
+    billing::billing_ledger_keeps_holder_key_and_reads_rows_in_order,
+    billing::billing_fraud_is_pending_until_adjusted,
+    billing::billing_statements_are_written_once_and_immutable,
+    billing::billing_fetches_are_recorded_and_append_only,
 }
