@@ -25,6 +25,7 @@ macro_rules! on_both_backends {
     };
 }
 
+mod billing;
 mod issue;
 mod rejections;
 mod remote;
