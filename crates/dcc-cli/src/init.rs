@@ -7,7 +7,7 @@ use anyhow::{Context as _, bail};
 use clap::Args;
 use dcc_issuance::registry::{self, RegistryError};
 use dcc_pki::dev_pki::{DEFAULT_PHARMACY_NAME, DevPki};
-use dcc_pki::layout::Overwrite;
+use dcc_pki::layout::{HOLDER_KEY_SECRET_FILE, Overwrite};
 use dcc_server::config::Config;
 use dcc_store::Store;
 
@@ -66,7 +66,11 @@ pub fn initialize(data: &Path, force: bool) -> anyhow::Result<()> {
         bail!("the generated dev PKI holds no institution certificate");
     };
 
-    let text = Config::development(&data).to_toml()?;
+    let secret_path = data.join(HOLDER_KEY_SECRET_FILE);
+    let secret_created = write_holder_key_secret(&secret_path)?;
+    let mut development = Config::development(&data);
+    development.billing.holder_key_secret = Some(HOLDER_KEY_SECRET_FILE.into());
+    let text = development.to_toml()?;
     std::fs::write(&config_path, text)
         .with_context(|| format!("writing the configuration {}", config_path.display()))?;
     // Read back as every other command reads it (DCC_DATABASE_URL may point elsewhere).
@@ -126,11 +130,45 @@ pub fn initialize(data: &Path, force: bool) -> anyhow::Result<()> {
         ),
         ("DSC test", resolve(&config.signer.test.certificate)),
         ("DSC recovery", resolve(&config.signer.recovery.certificate)),
+        (
+            "holder key",
+            format!(
+                "{} ({})",
+                secret_path.display(),
+                if secret_created { "created" } else { "kept" }
+            ),
+        ),
     ];
     for (label, value) in rows {
         println!("  {label:<16} {value}");
     }
     Ok(())
+}
+
+/// Writes 32 random bytes (mode 0600) unless the file exists: the holder-key secret must
+/// survive `--force`, or certificates before and after could not be linked. Returns whether it
+/// was created.
+fn write_holder_key_secret(path: &Path) -> anyhow::Result<bool> {
+    if path.exists() {
+        return Ok(false);
+    }
+    let mut secret = Vec::with_capacity(32);
+    for _ in 0..2 {
+        secret.extend(
+            dcc_server::clock::random()
+                .map_err(|_| anyhow::anyhow!("the system's random generator failed"))?,
+        );
+    }
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options
+        .open(path)
+        .with_context(|| format!("creating the holder-key secret {}", path.display()))?;
+    std::io::Write::write_all(&mut file, &secret)
+        .with_context(|| format!("writing the holder-key secret {}", path.display()))?;
+    Ok(true)
 }
 
 /// Whether `dcc init` registered the default pharmacy or found it registered.

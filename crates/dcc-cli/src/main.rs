@@ -5,6 +5,7 @@
 //! `dcc-pki` and the `dcc-issuance` use cases.
 
 mod audit;
+mod billing;
 mod clock;
 mod decode;
 mod demo;
@@ -68,6 +69,9 @@ enum Command {
     Unlock(lock::UnlockArgs),
     /// List the locks in force.
     Locks(lock::LocksArgs),
+    /// Monthly statements per pharmacy: close, check, show, fetches.
+    #[command(subcommand)]
+    Billing(billing::BillingCommand),
 }
 
 fn main() -> ExitCode {
@@ -84,6 +88,7 @@ fn main() -> ExitCode {
         Command::Lock(args) => lock::lock(&args),
         Command::Unlock(args) => lock::unlock(&args),
         Command::Locks(args) => lock::list(&args),
+        Command::Billing(command) => billing::run(&command),
     };
     match result {
         Ok(code) => code,

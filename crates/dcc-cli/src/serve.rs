@@ -106,6 +106,7 @@ pub async fn start(
         .await
         .with_context(|| format!("opening the database {}", config.database_url))?;
     let signer = Arc::new(certificate_server(config)?);
+    spawn_billing_close(config, &store)?;
     Ok(start_portal(config, store, signer, listen).await?)
 }
 
@@ -120,7 +121,22 @@ pub async fn start_with_remote_signer(
     let store = Store::connect(&config.database_url)
         .await
         .with_context(|| format!("opening the database {}", config.database_url))?;
+    spawn_billing_close(config, &store)?;
     Ok(start_portal(config, store, signer, listen).await?)
+}
+
+/// Closes ended billing months now and then hourly, in the background.
+fn spawn_billing_close(config: &Config, store: &Store) -> anyhow::Result<()> {
+    let settings = config
+        .billing
+        .settings()
+        .context("reading the billing configuration")?;
+    dcc_server::billing_close::spawn(
+        store.clone(),
+        Arc::new(settings),
+        config.billing.close_grace_minutes.saturating_mul(60),
+    );
+    Ok(())
 }
 
 /// `https://localhost:<port of signer.listen>`: the signer's dev certificate names

@@ -69,6 +69,24 @@ pub enum AuditEvent {
         /// The lifted lock's reason code.
         reason: String,
     },
+    /// A billing month was closed into statements.
+    BillingMonthClosed {
+        /// `YYYY-MM`.
+        month: String,
+        /// Statements of the month.
+        statements: i64,
+        /// Their total in cents.
+        total_cents: i64,
+    },
+    /// A pharmacy fetched its statement.
+    StatementFetched {
+        /// The pharmacy.
+        telematik_id: String,
+        /// `YYYY-MM`.
+        month: String,
+        /// `pdf`, `csv` or `json`.
+        format: &'static str,
+    },
 }
 
 impl AuditEvent {
@@ -83,6 +101,8 @@ impl AuditEvent {
             Self::PharmacyStatusChanged { .. } => "pharmacy_status_changed",
             Self::IssuanceLocked { .. } => "issuance_locked",
             Self::IssuanceUnlocked { .. } => "issuance_unlocked",
+            Self::BillingMonthClosed { .. } => "billing_month_closed",
+            Self::StatementFetched { .. } => "statement_fetched",
         }
     }
 
@@ -92,7 +112,9 @@ impl AuditEvent {
             Self::CertificateIssued { telematik_id, .. }
             | Self::CertificateReturnedAgain { telematik_id, .. }
             | Self::PharmacyRegistered { telematik_id, .. }
-            | Self::PharmacyStatusChanged { telematik_id, .. } => Some(telematik_id),
+            | Self::PharmacyStatusChanged { telematik_id, .. }
+            | Self::StatementFetched { telematik_id, .. } => Some(telematik_id),
+            Self::BillingMonthClosed { .. } => None,
             Self::IssuanceRejected { telematik_id, .. }
             | Self::AccessRejected { telematik_id, .. } => telematik_id.as_deref(),
             Self::IssuanceLocked { scope, .. } | Self::IssuanceUnlocked { scope, .. } => {
@@ -140,6 +162,14 @@ impl AuditEvent {
                         json!({"scope": "operator", "operator": id, "reason": reason})
                     }
                 }
+            }
+            Self::BillingMonthClosed {
+                month,
+                statements,
+                total_cents,
+            } => json!({"month": month, "statements": statements, "total_cents": total_cents}),
+            Self::StatementFetched { month, format, .. } => {
+                json!({"month": month, "format": format})
             }
         }
     }

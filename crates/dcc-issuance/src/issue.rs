@@ -9,6 +9,7 @@ use std::future::Future;
 use std::pin::Pin;
 
 use aws_lc_rs::digest::{SHA256, digest};
+use dcc_billing::holder::HolderKeySecret;
 use dcc_core::model::certificate_type::CertificateType;
 use dcc_core::model::{Dcc, Entry};
 use dcc_core::revocation::uci_hash;
@@ -84,6 +85,8 @@ pub struct Issuance<'a> {
     pub country: &'a str,
     /// The `is` text.
     pub issuer_name: &'a str,
+    /// The secret of the holder key recorded in the ledger for billing; `None` records none.
+    pub holder_key_secret: Option<&'a HolderKeySecret>,
 }
 
 /// A certificate handed to the pharmacy.
@@ -235,13 +238,21 @@ impl Issuance<'_> {
         };
         let dcc = build_payload(&request, &context, &opaque_from_random(&random), now)?;
         let signed = self.signer.sign(&dcc, now.unix_timestamp()).await?;
-        let entry = ledger_entry(
+        let mut entry = ledger_entry(
             telematik_id,
             &dcc,
             &signed,
             idempotency_key,
             request_hash.clone(),
         );
+        entry.holder_key = self.holder_key_secret.map(|secret| {
+            let name = &dcc.name;
+            secret.holder_key(
+                name.family_name_standardised.as_deref(),
+                name.given_name_standardised.as_deref(),
+                &dcc.date_of_birth.to_string(),
+            )
+        });
         let record = IssuedRecord {
             entry,
             hc1: signed.hc1,
@@ -375,6 +386,7 @@ fn ledger_entry(
         request_hash,
         revoked_at: None,
         revocation_reason: None,
+        holder_key: None,
     }
 }
 

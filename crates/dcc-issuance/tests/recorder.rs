@@ -188,6 +188,7 @@ fn record(n: usize) -> IssuedRecord {
             request_hash: format!("{:064x}", n / 2),
             revoked_at: None,
             revocation_reason: None,
+            holder_key: None,
         },
         hc1: format!("HC1:{n}"),
         keep_until: T0 + 3600,

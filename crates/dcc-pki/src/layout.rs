@@ -24,6 +24,10 @@
 //! dcc/dsc-r.pem|.key                 DSC for recovery certificates (EKU …2021.1.3)
 //! ```
 //!
+//! Outside `pki/` (so that `dcc init --force`, which replaces the PKI, keeps it), the data
+//! folder holds [`HOLDER_KEY_SECRET_FILE`]: 32 random bytes, mode 0600, the HMAC secret of the
+//! ledger's holder keys (billing).
+//!
 //! `<telematik-id>` is [`TelematikId::file_stem`]: the ID with every character other than
 //! ASCII letters, digits, `.` and `-` replaced by `_`. On loading, an institution's Telematik-ID
 //! is read from its certificate's Admission, and only if that fails from the file name.
@@ -41,6 +45,9 @@ use crate::crl::Crl;
 use crate::dev_pki::{DevPki, DevPkiError};
 use crate::institution::InstitutionIdentity;
 use crate::telematik_id::TelematikId;
+
+/// The holder-key secret's file in the data folder (beside `pki/`, not in it).
+pub const HOLDER_KEY_SECRET_FILE: &str = "holder-key.secret";
 
 /// What to do when a PKI file already exists.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -762,6 +762,7 @@ async fn store_transaction(
         request_hash: format!("{n:064x}"),
         revoked_at: None,
         revocation_reason: None,
+        holder_key: None,
     };
     recorder
         .issued(IssuedRecord {
@@ -802,6 +803,7 @@ async fn in_process_issue_rate(
                 signer: signer.as_ref(),
                 country: COUNTRY,
                 issuer_name: ISSUER_NAME,
+                holder_key_secret: None,
             };
             issuance
                 .issue(BENCH_PHARMACY, BODY.as_bytes(), None, wall_now(), random)

@@ -7,6 +7,8 @@
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
+use dcc_billing::schedule::{FeePeriodConfig, FeeSchedule};
+use dcc_issuance::billing::BillingSettings;
 use dcc_issuance::limits::RateLimits;
 use serde::{Deserialize, Serialize};
 
@@ -52,6 +54,9 @@ pub struct Config {
     /// Per-pharmacy rate limits (defaults when the section is absent).
     #[serde(default)]
     pub limits: RateLimits,
+    /// Billing: holder-key secret, fee schedule, automatic close.
+    #[serde(default)]
+    pub billing: BillingConfig,
     /// The folder relative paths are resolved against (the configuration file's folder);
     /// not stored in the file.
     #[serde(skip)]
@@ -109,6 +114,61 @@ pub struct SignerConfig {
     pub portal_identity_certificate: PathBuf,
     /// The portal's client key towards the signer (PEM).
     pub portal_identity_key: PathBuf,
+}
+
+/// Billing settings; every field has a default, so older configuration files stay valid.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BillingConfig {
+    /// The holder-key secret file (32 or more bytes, made by `dcc init`); without it the
+    /// ledger records no holder keys and same-visit second doses cannot be recognised.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub holder_key_secret: Option<PathBuf>,
+    /// Minutes after a dose's certificate within which the next dose's certificate from the
+    /// same pharmacy counts as the same visit ("Impfzertifikat II").
+    #[serde(default = "default_same_visit_minutes")]
+    pub same_visit_window_minutes: i64,
+    /// Minutes after a month's end (midnight Europe/Berlin) before `dcc serve` closes it, so
+    /// that requests in flight at midnight are recorded first.
+    #[serde(default = "default_close_grace_minutes")]
+    pub close_grace_minutes: i64,
+    /// The fee schedule; empty means the 2021 default (`dcc_billing::schedule`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub fees: Vec<FeePeriodConfig>,
+}
+
+impl Default for BillingConfig {
+    fn default() -> Self {
+        Self {
+            holder_key_secret: None,
+            same_visit_window_minutes: default_same_visit_minutes(),
+            close_grace_minutes: default_close_grace_minutes(),
+            fees: Vec::new(),
+        }
+    }
+}
+
+impl BillingConfig {
+    /// The validated settings for the billing use cases.
+    pub fn settings(&self) -> Result<BillingSettings, dcc_billing::BillingError> {
+        let schedule = if self.fees.is_empty() {
+            FeeSchedule::default_2021()
+        } else {
+            FeeSchedule::from_config(&self.fees)?
+        };
+        Ok(BillingSettings {
+            schedule,
+            same_visit_window_seconds: self.same_visit_window_minutes.saturating_mul(60),
+        })
+    }
+}
+
+fn default_same_visit_minutes() -> i64 {
+    120
+}
+
+fn default_close_grace_minutes() -> i64 {
+    60
 }
 
 /// A file key for one certificate type.
@@ -189,6 +249,7 @@ impl Config {
                 portal_identity_key: "pki/service/portal-client.key".into(),
             },
             limits: RateLimits::default(),
+            billing: BillingConfig::default(),
             base_dir: base_dir.to_owned(),
         }
     }

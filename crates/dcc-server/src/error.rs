@@ -4,6 +4,7 @@
 use axum::Json;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use dcc_issuance::billing::StatementError;
 use dcc_issuance::issue::{IssueError, SignServiceError};
 use dcc_issuance::payload::PayloadError;
 use dcc_issuance::request::RequestError;
@@ -25,6 +26,18 @@ pub enum ApiError {
     NotAcceptable,
     /// The operating system's random generator failed (no UVCI can be made).
     RandomUnavailable,
+    /// A billing use case refused or failed.
+    Billing(StatementError),
+    /// A month in the path is not `YYYY-MM`.
+    InvalidMonth,
+    /// The `Accept` header names no statement format.
+    StatementNotAcceptable,
+}
+
+impl From<StatementError> for ApiError {
+    fn from(error: StatementError) -> Self {
+        Self::Billing(error)
+    }
 }
 
 impl From<IssueError> for ApiError {
@@ -61,6 +74,27 @@ impl IntoResponse for ApiError {
                     "Accept must allow application/json or application/cbor+base45".to_owned(),
                     &[],
                 ),
+                Self::InvalidMonth => (
+                    StatusCode::BAD_REQUEST,
+                    "invalid_month",
+                    "a month is written YYYY-MM, e.g. 2021-07".to_owned(),
+                    &[],
+                ),
+                Self::StatementNotAcceptable => (
+                    StatusCode::NOT_ACCEPTABLE,
+                    "not_acceptable",
+                    "Accept must allow application/pdf, text/csv or application/json".to_owned(),
+                    &[],
+                ),
+                Self::Billing(error) => {
+                    let status = billing_status(error);
+                    let message = if status.is_server_error() {
+                        "statements are unavailable right now; try again later".to_owned()
+                    } else {
+                        error.to_string()
+                    };
+                    (status, error.code(), message, &[])
+                }
                 Self::Issue(error) => {
                     let status = issue_status(error);
                     let message = if status.is_server_error() {
@@ -107,6 +141,17 @@ impl IntoResponse for ApiError {
                 .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
         }
         response
+    }
+}
+
+fn billing_status(error: &StatementError) -> StatusCode {
+    match error {
+        // Not closed yet is, for the pharmacy, the same as no statement.
+        StatementError::NotFound { .. }
+        | StatementError::NotClosed(_)
+        | StatementError::NotEnded(_) => StatusCode::NOT_FOUND,
+        StatementError::Store(_) => StatusCode::SERVICE_UNAVAILABLE,
+        _ => StatusCode::INTERNAL_SERVER_ERROR,
     }
 }
 

@@ -6,6 +6,8 @@
 //! in the portal's process or as a service of its own ([`signer_service`]), which the portal
 //! reaches over mutual TLS with its service identity ([`remote_signer`]).
 
+pub mod billing_api;
+pub mod billing_close;
 pub mod clock;
 pub mod config;
 pub mod error;

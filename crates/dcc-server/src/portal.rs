@@ -1,5 +1,5 @@
 //! The pharmacy portal's API: `POST /api/certify/v2/issue`, shaped like the German issuer API
-//! (german-context.md §3.3), plus health.
+//! (german-context.md §3.3), the billing statements ([`crate::billing_api`]), plus health.
 
 use std::sync::Arc;
 
@@ -9,15 +9,17 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
+use dcc_billing::holder::HolderKeySecret;
 use dcc_issuance::active_pharmacies::ActivePharmacies;
+use dcc_issuance::billing::BillingSettings;
 use dcc_issuance::issue::{Issuance, Issued, SignService};
 use dcc_issuance::recorder::Recorder;
 use dcc_store::Store;
 use serde_json::json;
 
-use crate::clock;
 use crate::error::ApiError;
 use crate::identity::PharmacyIdentity;
+use crate::{billing_api, clock};
 
 /// What the portal's handlers share.
 #[derive(Clone)]
@@ -34,6 +36,10 @@ pub struct PortalState {
     pub country: String,
     /// The `is` text.
     pub issuer_name: String,
+    /// Fee schedule and same-visit window.
+    pub billing: Arc<BillingSettings>,
+    /// The holder-key secret, when configured.
+    pub holder_key_secret: Option<Arc<HolderKeySecret>>,
 }
 
 /// The portal's routes. Served behind [`crate::tls::serve`], which adds the connection
@@ -41,6 +47,11 @@ pub struct PortalState {
 pub fn app(state: PortalState) -> Router {
     Router::new()
         .route("/api/certify/v2/issue", post(certificates_issue))
+        .route("/api/billing/statements", get(billing_api::statements_list))
+        .route(
+            "/api/billing/statements/{month}",
+            get(billing_api::statements_get),
+        )
         .route("/health/live", get(|| async { "ok" }))
         .route("/openapi.json", get(openapi_get))
         .with_state(state)
@@ -62,6 +73,7 @@ async fn certificates_issue(
         signer: state.signer.as_ref(),
         country: &state.country,
         issuer_name: &state.issuer_name,
+        holder_key_secret: state.holder_key_secret.as_deref(),
     };
     let issued = issuance
         .issue(

@@ -4,6 +4,7 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
+use dcc_billing::holder::HolderKeySecret;
 use dcc_core::model::certificate_type::CertificateType;
 use dcc_core::trust_list::{TrustList, TrustListError};
 use dcc_issuance::active_pharmacies::ActivePharmacies;
@@ -67,6 +68,12 @@ pub enum StartError {
     /// The client of the remote certificate server could not be set up.
     #[error(transparent)]
     RemoteSigner(#[from] RemoteSignerSetupError),
+    /// The billing configuration is invalid (fee schedule).
+    #[error("invalid billing configuration: {0}")]
+    Billing(#[from] dcc_billing::BillingError),
+    /// The holder-key secret file is shorter than 32 bytes.
+    #[error("the holder-key secret {0} is too short (at least 32 bytes)")]
+    HolderKeySecret(std::path::PathBuf),
     /// The listen address could not be bound.
     #[error("cannot listen on {address}: {source}")]
     Bind {
@@ -190,6 +197,8 @@ pub async fn start_portal(
         signer,
         country: config.issuer.country.clone(),
         issuer_name: config.issuer.name.clone(),
+        billing: Arc::new(config.billing.settings()?),
+        holder_key_secret: holder_key_secret(config)?.map(Arc::new),
     });
     let policy = ConnectionPolicy {
         identify,
@@ -253,6 +262,17 @@ pub fn remote_signer(config: &Config, url: &str) -> Result<RemoteSigner, StartEr
         dscs,
         issuer: config.issuer.country.clone(),
     })?)
+}
+
+/// The configured holder-key secret, if any.
+pub fn holder_key_secret(config: &Config) -> Result<Option<HolderKeySecret>, StartError> {
+    let Some(path) = &config.billing.holder_key_secret else {
+        return Ok(None);
+    };
+    let bytes = read(config, path)?;
+    HolderKeySecret::new(&bytes)
+        .map(Some)
+        .ok_or_else(|| StartError::HolderKeySecret(config.resolve(path)))
 }
 
 /// Reads a file named in the configuration (relative to its folder).

@@ -59,6 +59,9 @@ pub struct LedgerEntry {
     pub revoked_at: Option<i64>,
     /// Why the certificate was revoked (a short code, never personal data).
     pub revocation_reason: Option<String>,
+    /// Hex HMAC-SHA256 (server secret) over the standardised names and date of birth: the
+    /// same holder without personal data (see `crate::billing`).
+    pub holder_key: Option<String>,
 }
 
 /// The three DCC kinds, stored as the payload's group letter.
@@ -82,7 +85,7 @@ impl CertificateType {
         }
     }
 
-    fn from_column(text: &str) -> Result<Self, StoreError> {
+    pub(crate) fn from_column(text: &str) -> Result<Self, StoreError> {
         match text {
             "v" => Ok(Self::Vaccination),
             "t" => Ok(Self::Test),
@@ -158,6 +161,7 @@ fn bind_entry<'q>(
         .bind(entry.request_hash.as_str())
         .bind(entry.revoked_at)
         .bind(entry.revocation_reason.as_deref())
+        .bind(entry.holder_key.as_deref())
 }
 
 /// Looks an entry up by UVCI. Pass `&mut *tx` or `store.pool()`.
@@ -380,6 +384,7 @@ fn from_row(row: &AnyRow) -> Result<LedgerEntry, StoreError> {
         request_hash: row.try_get("request_hash").map_err(query_error)?,
         revoked_at: row.try_get("revoked_at").map_err(query_error)?,
         revocation_reason: row.try_get("revocation_reason").map_err(query_error)?,
+        holder_key: row.try_get("holder_key").map_err(query_error)?,
     })
 }
 
@@ -404,23 +409,24 @@ const RESPONSE_KEYS: &[UniqueKey] = &[UniqueKey {
 
 const INSERT_PREFIX: &str = "INSERT INTO certificate_ledger (uvci, telematik_id, \
      certificate_type, product, dose_number, total_doses, event_date, kid, uci_hash, issued_at, \
-     expires_at, idempotency_key, request_hash, revoked_at, revocation_reason) VALUES ";
+     expires_at, idempotency_key, request_hash, revoked_at, revocation_reason, holder_key) \
+     VALUES ";
 
 /// Columns per ledger row in [`INSERT_PREFIX`] (see [`bind_entry`]).
-const INSERT_COLUMNS: usize = 15;
+const INSERT_COLUMNS: usize = 16;
 
-/// Most rows per multi-row insert (a power of two): 64 × 15 parameters stays far below either
+/// Most rows per multi-row insert (a power of two): 64 × 16 parameters stays far below either
 /// backend's limit.
 const INSERT_CHUNK: usize = 64;
 
 const FIND_BY_UVCI: &str = "SELECT uvci, telematik_id, certificate_type, product, dose_number, \
      total_doses, event_date, kid, uci_hash, issued_at, expires_at, idempotency_key, \
-     request_hash, revoked_at, revocation_reason FROM certificate_ledger WHERE uvci = $1";
+     request_hash, revoked_at, revocation_reason, holder_key FROM certificate_ledger WHERE uvci = $1";
 
 const FIND_BY_IDEMPOTENCY_KEY: &str = "SELECT uvci, telematik_id, certificate_type, product, \
      dose_number, total_doses, event_date, kid, uci_hash, issued_at, expires_at, \
-     idempotency_key, request_hash, revoked_at, revocation_reason FROM certificate_ledger \
-     WHERE telematik_id = $1 AND idempotency_key = $2";
+     idempotency_key, request_hash, revoked_at, revocation_reason, holder_key \
+     FROM certificate_ledger WHERE telematik_id = $1 AND idempotency_key = $2";
 
 const COUNT_BY_PHARMACY: &str = "SELECT COUNT(*) FROM certificate_ledger \
      WHERE telematik_id = $1 AND issued_at >= $2 AND issued_at < $3";

@@ -9,6 +9,7 @@
 //!   idempotent retries (the only personal data kept).
 //! - [`audit`]: the append-only, hash-chained audit log.
 //! - [`locks`]: the kill switch (issuance locked for everyone, a pharmacy or an operator).
+//! - [`billing`]: closed monthly statements, fraud adjustments and statement fetches.
 //!
 //! Write functions take `&mut Transaction<'_, Any>`, so the use case decides where the
 //! transaction ends. Read functions take any executor: `&mut *tx` or `store.pool()`. "Not
@@ -17,6 +18,7 @@
 
 pub mod audit;
 mod batch;
+pub mod billing;
 mod db;
 mod error;
 pub mod ledger;

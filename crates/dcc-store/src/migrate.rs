@@ -92,6 +92,11 @@ const SQLITE_MIGRATIONS: &[Migration] = &[
         sql: include_str!("../migrations/sqlite/0001_initial.sql"),
     },
     Migration {
+        version: 2,
+        description: "billing",
+        sql: include_str!("../migrations/sqlite/0002_billing.sql"),
+    },
+    Migration {
         version: 4,
         description: "issuance_locks",
         sql: include_str!("../migrations/sqlite/0004_issuance_locks.sql"),
@@ -103,6 +108,11 @@ const POSTGRES_MIGRATIONS: &[Migration] = &[
         version: 1,
         description: "initial",
         sql: include_str!("../migrations/postgres/0001_initial.sql"),
+    },
+    Migration {
+        version: 2,
+        description: "billing",
+        sql: include_str!("../migrations/postgres/0002_billing.sql"),
     },
     Migration {
         version: 4,

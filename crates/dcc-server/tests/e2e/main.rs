@@ -25,6 +25,7 @@ macro_rules! on_both_backends {
     };
 }
 
+mod billing;
 mod containment;
 mod issue;
 mod rejections;

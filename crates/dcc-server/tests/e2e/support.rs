@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use dcc_pki::dev_pki::DevPki;
 use dcc_pki::institution_request::{InstitutionRequest, Profile};
-use dcc_pki::layout::Overwrite;
+use dcc_pki::layout::{HOLDER_KEY_SECRET_FILE, Overwrite};
 use dcc_pki::telematik_id::TelematikId;
 use dcc_server::config::Config;
 use dcc_server::server::{RunningPortal, certificate_server, start_portal};
@@ -79,6 +79,9 @@ impl TestPortal {
             .unwrap();
         let mut config = Config::development(dir.path());
         configure(&mut config);
+        // A holder-key secret as `dcc init` makes it, so issued certificates carry holder keys.
+        std::fs::write(dir.path().join(HOLDER_KEY_SECRET_FILE), [0x5a; 32]).unwrap();
+        config.billing.holder_key_secret = Some(HOLDER_KEY_SECRET_FILE.into());
         let mut postgres_database = None;
         if let Backend::Postgres = backend {
             let (url, name) = create_postgres_database().await;

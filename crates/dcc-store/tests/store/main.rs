@@ -10,6 +10,7 @@
 
 mod audit;
 mod batch;
+mod billing;
 mod ledger;
 mod migrations;
 mod pharmacies;
@@ -63,4 +64,8 @@ backend_suite! {
     batch::responses_insert_in_batches,
     batch::audit_append_batch_continues_the_chain,
     batch::pharmacies_active_among,
+    billing::billing_ledger_keeps_holder_key_and_reads_rows_in_order,
+    billing::billing_fraud_is_pending_until_adjusted,
+    billing::billing_statements_are_written_once_and_immutable,
+    billing::billing_fetches_are_recorded_and_append_only,
 }

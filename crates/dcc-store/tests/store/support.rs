@@ -177,6 +177,7 @@ pub fn vaccination(uvci: &str, telematik_id: &str, idempotency_key: Option<&str>
         request_hash: "b".repeat(64),
         revoked_at: None,
         revocation_reason: None,
+        holder_key: None,
     }
 }
 
