@@ -7,7 +7,7 @@ use anyhow::{Context as _, bail};
 use clap::Args;
 use dcc_issuance::registry::{self, RegistryError};
 use dcc_pki::dev_pki::{DEFAULT_PHARMACY_NAME, DevPki};
-use dcc_pki::layout::Overwrite;
+use dcc_pki::layout::{Overwrite, TRUST_LIST_PUBLIC_KEY};
 use dcc_server::config::Config;
 use dcc_store::Store;
 
@@ -126,6 +126,10 @@ pub fn initialize(data: &Path, force: bool) -> anyhow::Result<()> {
         ),
         ("DSC test", resolve(&config.signer.test.certificate)),
         ("DSC recovery", resolve(&config.signer.recovery.certificate)),
+        (
+            "trust-list key",
+            pki_dir.join(TRUST_LIST_PUBLIC_KEY).display().to_string(),
+        ),
     ];
     for (label, value) in rows {
         println!("  {label:<16} {value}");

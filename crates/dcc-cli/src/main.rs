@@ -10,12 +10,14 @@ mod decode;
 mod demo;
 mod init;
 mod input;
+mod keys;
 mod pharmacy;
 mod pki;
 mod report;
 mod serve;
 mod telemetry;
 mod trust;
+mod trust_list;
 mod verify;
 
 use std::path::{Path, PathBuf};
@@ -60,6 +62,12 @@ enum Command {
     /// Check the hash-chained audit log.
     #[command(subcommand)]
     Audit(audit::AuditCommand),
+    /// Rotate, generate (PKCS#11) and list the DSC signing keys.
+    #[command(subcommand)]
+    Keys(keys::KeysCommand),
+    /// Export the published trust list (EU gateway JSON or German signed DSC list).
+    #[command(subcommand)]
+    TrustList(trust_list::TrustListCommand),
 }
 
 fn main() -> ExitCode {
@@ -73,6 +81,8 @@ fn main() -> ExitCode {
         Command::Pki(command) => pki::run(&command),
         Command::Pharmacy(command) => pharmacy::run(&command),
         Command::Audit(command) => audit::run(&command),
+        Command::Keys(command) => keys::run(&command),
+        Command::TrustList(command) => trust_list::run(&command),
     };
     match result {
         Ok(code) => code,

@@ -9,6 +9,7 @@
 pub mod audit;
 pub mod issue;
 pub mod payload;
+pub mod publication;
 pub mod registry;
 pub mod request;
 pub mod signing;

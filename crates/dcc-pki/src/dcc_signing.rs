@@ -1,11 +1,13 @@
-//! Certificate profiles of the DCC signing hierarchy (dcc-spec.md §5.1–5.2): a national CSCA
-//! and one document signer certificate (DSC) per certificate type.
+//! Certificate profiles of the DCC signing hierarchy (dcc-spec.md §5.1–5.2): a national CSCA,
+//! one document signer certificate (DSC) per certificate type, and the certificate of the key
+//! that signs the published trust list; plus issuing further DSCs (key rotation, HSM keys).
 
 use dcc_core::model::certificate_type::CertificateType;
 use rcgen::{CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, KeyUsagePurpose};
 use time::{Duration, OffsetDateTime};
 
-use crate::ca::{ca_params, distinguished_name};
+use crate::ca::{CaError, CertificateAuthority, ca_params, distinguished_name};
+use crate::certificate::{EncodedCertificate, IssuedCertificate};
 
 /// The CSCA: C=DE, CN [`CSCA_COMMON_NAME`], CA with path length 0, keyCertSign + cRLSign, valid
 /// from `now` for [`CSCA_VALIDITY`].
@@ -49,11 +51,83 @@ pub(crate) fn dsc_params(
     params
 }
 
+/// A further DSC for `certificate_type` with a fresh P-256 key (key rotation), issued by
+/// `csca` and valid from `now`. Its CN carries `now`, so each DSC's subject is unique
+/// (dcc-spec.md §5.1).
+pub fn issue_dsc(
+    csca: &CertificateAuthority,
+    certificate_type: CertificateType,
+    now: OffsetDateTime,
+) -> Result<IssuedCertificate, CaError> {
+    csca.issue(&rotated_dsc_params(certificate_type, now))
+}
+
+/// A DSC for a P-256 key held in an HSM, given as its uncompressed point `04‖X‖Y`, issued by
+/// `csca` and valid from `now`; CN as in [`issue_dsc`].
+pub fn issue_dsc_for_p256_point(
+    csca: &CertificateAuthority,
+    certificate_type: CertificateType,
+    now: OffsetDateTime,
+    point: &[u8],
+) -> Result<EncodedCertificate, CaError> {
+    let public_key = P256Point(point);
+    csca.issue_for_public_key(&rotated_dsc_params(certificate_type, now), &public_key)
+}
+
+/// A P-256 public key as rcgen takes it.
+struct P256Point<'a>(&'a [u8]);
+
+impl rcgen::PublicKeyData for P256Point<'_> {
+    fn der_bytes(&self) -> &[u8] {
+        self.0
+    }
+
+    fn algorithm(&self) -> &'static rcgen::SignatureAlgorithm {
+        &rcgen::PKCS_ECDSA_P256_SHA256
+    }
+}
+
+/// The certificate of the trust-list signing key: C=DE, CN [`TRUST_LIST_SIGNER_COMMON_NAME`],
+/// KeyUsage digitalSignature, no DCC extended key usage, issued by the CSCA, valid from `now`
+/// for [`CSCA_VALIDITY`]. Verifiers pin its public key (`trust-list/signer.pub`).
+pub(crate) fn trust_list_signer_params(now: OffsetDateTime) -> CertificateParams {
+    let mut params = CertificateParams::default();
+    params.distinguished_name = distinguished_name(&[
+        (DnType::CountryName, "DE"),
+        (DnType::CommonName, TRUST_LIST_SIGNER_COMMON_NAME),
+    ]);
+    params.not_before = now;
+    params.not_after = now + CSCA_VALIDITY;
+    params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
+    params.is_ca = IsCa::ExplicitNoCa;
+    params.use_authority_key_identifier_extension = true;
+    params
+}
+
+fn rotated_dsc_params(certificate_type: CertificateType, now: OffsetDateTime) -> CertificateParams {
+    let mut params = dsc_params(certificate_type, now);
+    params.distinguished_name = distinguished_name(&[
+        (DnType::CountryName, "DE"),
+        (
+            DnType::CommonName,
+            &format!(
+                "{} {}",
+                dsc_common_name(certificate_type),
+                now.unix_timestamp()
+            ),
+        ),
+    ]);
+    params
+}
+
 /// The subject CN of the development DSC for `certificate_type`, e.g.
 /// `DCC DSC vaccination DEV`.
 pub fn dsc_common_name(certificate_type: CertificateType) -> String {
     format!("DCC DSC {certificate_type} DEV")
 }
+
+/// The subject CN of the trust-list signing certificate.
+pub const TRUST_LIST_SIGNER_COMMON_NAME: &str = "DCC Trust List Signer DEV TEST-ONLY";
 
 /// The subject CN of the development CSCA.
 pub const CSCA_COMMON_NAME: &str = "DCC CSCA DEV TEST-ONLY";

@@ -8,6 +8,7 @@
 //! - [`ledger`]: issued certificates without personal data, plus the short-lived HC1 store for
 //!   idempotent retries (the only personal data kept).
 //! - [`audit`]: the append-only, hash-chained audit log.
+//! - [`signing_keys`]: the DSC/key registry (which DSCs are published, which one signs).
 //!
 //! Write functions take `&mut Transaction<'_, Any>`, so the use case decides where the
 //! transaction ends. Read functions take any executor: `&mut *tx` or `store.pool()`. "Not
@@ -21,6 +22,7 @@ pub mod ledger;
 mod migrate;
 pub mod pharmacies;
 pub mod provision;
+pub mod signing_keys;
 
 pub use db::{Backend, Store};
 pub use error::{ConflictTarget, StoreError};

@@ -85,17 +85,31 @@ fn checksum_of(sql: &str) -> String {
     hex::encode(digest::digest(&digest::SHA256, sql.as_bytes()))
 }
 
-const SQLITE_MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    description: "initial",
-    sql: include_str!("../migrations/sqlite/0001_initial.sql"),
-}];
+const SQLITE_MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        description: "initial",
+        sql: include_str!("../migrations/sqlite/0001_initial.sql"),
+    },
+    Migration {
+        version: 3,
+        description: "signing_keys",
+        sql: include_str!("../migrations/sqlite/0003_signing_keys.sql"),
+    },
+];
 
-const POSTGRES_MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    description: "initial",
-    sql: include_str!("../migrations/postgres/0001_initial.sql"),
-}];
+const POSTGRES_MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        description: "initial",
+        sql: include_str!("../migrations/postgres/0001_initial.sql"),
+    },
+    Migration {
+        version: 3,
+        description: "signing_keys",
+        sql: include_str!("../migrations/postgres/0003_signing_keys.sql"),
+    },
+];
 
 // `applied_at` is filled by the database clock: it is bookkeeping for operators, never an input
 // to any decision of this crate.

@@ -12,6 +12,7 @@ mod audit;
 mod ledger;
 mod migrations;
 mod pharmacies;
+mod signing_keys;
 mod support;
 mod transactions;
 
@@ -58,4 +59,7 @@ backend_suite! {
     audit::audit_cut_tail_is_a_head_mismatch,
     audit::audit_verify_walks_many_pages,
     audit::audit_concurrent_appenders_make_one_chain,
+    signing_keys::signing_keys_bootstrap_then_rotate,
+    signing_keys::signing_keys_allow_one_active_per_type,
+    signing_keys::signing_keys_latest_expiry_per_kid,
 }
