@@ -190,8 +190,9 @@ fn new_key(
             anyhow::Ok(retired)
         })??;
         println!(
-            "published and active; running servers switch within {} s",
-            key_registry::REFRESH_INTERVAL.as_secs()
+            "published now and active; running servers sign with it within {} s",
+            key_registry::SWITCH_DELAY_SECONDS
+                + i64::try_from(key_registry::REFRESH_INTERVAL.as_secs()).unwrap_or(0)
         );
         if let Some(retired) = retired {
             println!("retired {retired}: stays published until the certificates it signed expire");

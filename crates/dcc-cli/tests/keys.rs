@@ -389,9 +389,10 @@ async fn rotation_under_load_fails_no_request_and_switches_to_the_new_kid() {
     assert_exit(&rotated, 0);
     let new_kid = new_kid(&rotated);
     assert_ne!(new_kid, old_kid);
-    // The servers re-read the registry every 2 s; keep the load on across the switch.
+    // The servers re-read the registry every 2 s and sign with a new DSC 5 s after it was
+    // published; keep the load on across the switch.
     let mut switched = false;
-    for _ in 0..40 {
+    for _ in 0..80 {
         tokio::time::sleep(std::time::Duration::from_millis(250)).await;
         let hc1 = issue(&client, &data).await.unwrap();
         if kid_of(&data, &hc1) == new_kid {
@@ -514,7 +515,15 @@ async fn a_pkcs11_key_signs_certificates_that_verify_against_the_published_list(
 
     let serve = ServeChild::start_env(&data, &envs).await;
     let client = data.client();
-    let hc1 = issue(&client, &data).await.unwrap();
+    // A new DSC signs 5 s after it was published.
+    let mut hc1 = issue(&client, &data).await.unwrap();
+    for _ in 0..60 {
+        if kid_of(&data, &hc1) == hsm_kid {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+        hc1 = issue(&client, &data).await.unwrap();
+    }
     assert_eq!(kid_of(&data, &hc1), hsm_kid, "{}", serve.output());
     let de = data.path("de.txt");
     assert_exit(

@@ -7,7 +7,8 @@
 //! enforced by a partial unique index), and the ledger that decides how long a retired DSC
 //! stays published is in the same database. Each instance re-reads the rows every
 //! [`REFRESH_INTERVAL`] and swaps its key set atomically; requests in flight finish with the
-//! set they started with. Key files and PKCS#11 tokens are named by location only; they must
+//! set they started with. A new DSC is published at once but signs only after
+//! [`SWITCH_DELAY_SECONDS`], when every instance lists it. Key files and PKCS#11 tokens are named by location only; they must
 //! be reachable from every instance.
 //!
 //! The keys configured in `dcc.toml` bootstrap the registry: a type's configured DSC is
@@ -171,12 +172,15 @@ impl KeyRegistry {
             if row.published {
                 keys = keys.publish(row.dsc.kid());
             }
-            if row.key.status != SigningKeyStatus::Active {
-                continue;
-            }
-            let certificate_type = core_type(row.key.certificate_type);
-            let signer = self.signer_for(row)?;
-            in_use.insert(row.dsc.kid(), Arc::clone(&signer));
+        }
+        for row in rows
+            .iter()
+            .filter(|row| row.key.status == SigningKeyStatus::Active)
+        {
+            let signing = signing_row(&rows, row, now);
+            let certificate_type = core_type(signing.key.certificate_type);
+            let signer = self.signer_for(signing)?;
+            in_use.insert(signing.dsc.kid(), Arc::clone(&signer));
             let lifetime_days = configured(&self.config)
                 .find(|(configured_type, _)| *configured_type == certificate_type)
                 .map_or(0, |(_, key)| key.lifetime_days);
@@ -184,12 +188,12 @@ impl KeyRegistry {
                 certificate_type,
                 TypeSigner {
                     signer,
-                    dsc: row.dsc.clone(),
+                    dsc: signing.dsc.clone(),
                     lifetime_seconds: lifetime_days * SECONDS_PER_DAY,
                 },
             )?;
         }
-        // Keys no longer active are dropped (an HSM session is closed with its signer).
+        // Keys no longer in use are dropped (an HSM session pool is closed with its signer).
         *self
             .loaded
             .lock()
@@ -298,6 +302,33 @@ struct RegisteredDsc {
     dsc: Dsc,
     published: bool,
 }
+
+/// The row whose key signs for `active`'s type at `now`: `active` itself, except during the
+/// first [`SWITCH_DELAY_SECONDS`] after it was activated, when the DSC it replaced keeps
+/// signing. By then every instance has re-read the registry, so every published list (and
+/// every portal's check of a remote signer) holds the new DSC before a certificate carries
+/// its kid.
+fn signing_row<'a>(
+    rows: &'a [RegisteredDsc],
+    active: &'a RegisteredDsc,
+    now: i64,
+) -> &'a RegisteredDsc {
+    if now >= active.key.activated_at.saturating_add(SWITCH_DELAY_SECONDS) {
+        return active;
+    }
+    rows.iter()
+        .find(|row| {
+            row.key.certificate_type == active.key.certificate_type
+                && row.key.status == SigningKeyStatus::Retired
+                && row.key.retired_at == Some(active.key.activated_at)
+                && row.published
+        })
+        .unwrap_or(active)
+}
+
+/// How long a newly activated DSC is published before it signs: more than two
+/// [`REFRESH_INTERVAL`]s.
+pub const SWITCH_DELAY_SECONDS: i64 = 5;
 
 /// The configured keys, by type.
 fn configured(config: &Config) -> impl Iterator<Item = (CertificateType, &KeyConfig)> {

@@ -37,6 +37,7 @@ pub const MAX_CLOCK_SKEW_SECONDS: i64 = 300;
 pub struct RemoteSigner {
     client: reqwest::Client,
     sign_url: Url,
+    configured: TrustList,
     trust: std::sync::RwLock<std::sync::Arc<TrustList>>,
     issuer: String,
 }
@@ -162,18 +163,21 @@ impl RemoteSigner {
         Ok(Self {
             client,
             sign_url,
-            trust: std::sync::RwLock::new(std::sync::Arc::new(settings.dscs)),
+            trust: std::sync::RwLock::new(std::sync::Arc::new(settings.dscs.clone())),
+            configured: settings.dscs,
             issuer: settings.issuer,
         })
     }
 
-    /// Replaces the DSCs returned certificates must verify against (the published list, after
-    /// a key rotation).
-    pub fn set_trust(&self, dscs: TrustList) {
+    /// Sets the DSCs returned certificates must verify against to the configured ones plus
+    /// `published` (the published list, which after a key rotation holds the new DSC).
+    pub fn set_published(&self, published: impl IntoIterator<Item = dcc_core::dsc::Dsc>) {
+        let mut trust = self.configured.clone();
+        trust.extend(published);
         *self
             .trust
             .write()
-            .unwrap_or_else(std::sync::PoisonError::into_inner) = std::sync::Arc::new(dscs);
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = std::sync::Arc::new(trust);
     }
 
     /// Asks the certificate server to sign `dcc` and checks what comes back. The signer reads

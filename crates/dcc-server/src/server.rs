@@ -344,7 +344,7 @@ pub fn follow_published_dscs(config: &Config, store: &Store, remote: &Arc<Remote
             };
             match registry.published(clock::now().unix_timestamp()).await {
                 Ok(published) => {
-                    remote.set_trust(published.into_iter().map(|entry| entry.dsc).collect());
+                    remote.set_published(published.into_iter().map(|entry| entry.dsc));
                 }
                 Err(error) => tracing::warn!(%error, "could not read the published DSCs"),
             }
