@@ -76,6 +76,12 @@ pub fn initialize(data: &Path, force: bool) -> anyhow::Result<()> {
         let store = Store::connect(&config.database_url)
             .await
             .with_context(|| format!("creating the database {}", config.database_url))?;
+        if force {
+            // The old dev PKI's DSCs stop signing; the new configured ones take over.
+            let mut tx = store.begin().await?;
+            dcc_store::signing_keys::retire_all(&mut tx, now.unix_timestamp()).await?;
+            dcc_store::commit(tx).await?;
+        }
         let result = registry::register(
             &store,
             telematik_id.as_str(),

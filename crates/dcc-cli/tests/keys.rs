@@ -134,10 +134,22 @@ impl ServeChild {
     }
 
     async fn start_env(data: &DataDir, envs: &[(&str, &str)]) -> Self {
-        let log = data.path("serve.log");
+        Self::start_role(data, envs, "all", &[], data.port).await
+    }
+
+    async fn start_role(
+        data: &DataDir,
+        envs: &[(&str, &str)],
+        role: &str,
+        extra: &[&str],
+        port: u16,
+    ) -> Self {
+        let log = data.path(&format!("serve-{role}.log"));
         let file = std::fs::File::create(&log).unwrap();
         let child = Command::new(env!("CARGO_BIN_EXE_dcc"))
-            .args(["serve", "--role", "all", "--config"])
+            .args(["serve", "--role", role])
+            .args(extra)
+            .arg("--config")
             .arg(data.path("dcc.toml"))
             .current_dir(&data.data)
             .env_remove("DCC_CONFIG")
@@ -152,7 +164,7 @@ impl ServeChild {
             if let Some(status) = serve.child.try_wait().unwrap() {
                 panic!("dcc serve exited with {status}:\n{}", serve.output());
             }
-            if tokio::net::TcpStream::connect(("127.0.0.1", data.port))
+            if tokio::net::TcpStream::connect(("127.0.0.1", port))
                 .await
                 .is_ok()
             {
@@ -369,12 +381,32 @@ async fn issue_at(client: &reqwest::Client, url: &str) -> Result<String, String>
 async fn rotation_under_load_fails_no_request_and_switches_to_the_new_kid() {
     let data = DataDir::init();
     let serve = ServeChild::start(&data).await;
+    rotation_under_load(&data, &serve).await;
+}
+
+/// The same with the certificate server in a process of its own: both processes re-read the
+/// registry, and the portal's check of the signer's certificates follows the published list.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn rotation_under_load_with_a_separate_signer_process() {
+    let data = DataDir::init();
+    let signer_port = free_port();
+    let mut config = Config::load(&data.path("dcc.toml")).unwrap();
+    config.signer.listen = ([127, 0, 0, 1], signer_port).into();
+    std::fs::write(data.path("dcc.toml"), config.to_toml().unwrap()).unwrap();
+    let _signer = ServeChild::start_role(&data, &[], "signer", &[], signer_port).await;
+    let url = format!("https://localhost:{signer_port}");
+    let portal =
+        ServeChild::start_role(&data, &[], "portal", &["--signer-url", &url], data.port).await;
+    rotation_under_load(&data, &portal).await;
+}
+
+async fn rotation_under_load(data: &DataDir, serve: &ServeChild) {
     let client = data.client();
-    let before = issue(&client, &data).await.unwrap();
-    let old_kid = kid_of(&data, &before);
+    let before = issue(&client, data).await.unwrap();
+    let old_kid = kid_of(data, &before);
 
     let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let workers = load(&data, 4, &stop);
+    let workers = load(data, 4, &stop);
     tokio::time::sleep(std::time::Duration::from_millis(500)).await;
     let config = data.path("dcc.toml").to_string_lossy().into_owned();
     let cwd = data.data.clone();
@@ -394,8 +426,8 @@ async fn rotation_under_load_fails_no_request_and_switches_to_the_new_kid() {
     let mut switched = false;
     for _ in 0..80 {
         tokio::time::sleep(std::time::Duration::from_millis(250)).await;
-        let hc1 = issue(&client, &data).await.unwrap();
-        if kid_of(&data, &hc1) == new_kid {
+        let hc1 = issue(&client, data).await.unwrap();
+        if kid_of(data, &hc1) == new_kid {
             switched = true;
             break;
         }
@@ -421,11 +453,27 @@ async fn rotation_under_load_fails_no_request_and_switches_to_the_new_kid() {
         failures
     );
 
-    // Certificates after the switch carry the new kid; the last of the load did too.
-    let after = issue(&client, &data).await.unwrap();
-    assert_eq!(kid_of(&data, &after), new_kid);
-    let last = outcomes.last().unwrap().as_ref().unwrap();
-    assert_eq!(kid_of(&data, last), new_kid);
+    // Certificates after the switch carry the new kid: every certificate of the load signed
+    // in a later second than the first one with the new kid, and one issued now.
+    let after = issue(&client, data).await.unwrap();
+    assert_eq!(kid_and_iat(&after).0, new_kid);
+    let switch_iat = outcomes
+        .iter()
+        .map(|outcome| kid_and_iat(outcome.as_ref().unwrap()))
+        .filter(|(kid, _)| *kid == new_kid)
+        .map(|(_, iat)| iat)
+        .min()
+        .expect("the load saw the new kid");
+    let late_old: Vec<_> = outcomes
+        .iter()
+        .map(|outcome| kid_and_iat(outcome.as_ref().unwrap()))
+        .filter(|(kid, iat)| *iat > switch_iat && *kid != new_kid)
+        .collect();
+    assert!(
+        late_old.is_empty(),
+        "signed with the old DSC after the switch: {late_old:?}"
+    );
+    let last = &after;
 
     // Both DSCs are published: the old one signed certificates that are still valid.
     let served = client.get(data.url("/trust-list")).send().await.unwrap();
@@ -570,8 +618,50 @@ async fn a_pkcs11_key_signs_certificates_that_verify_against_the_published_list(
     );
 }
 
+/// The kid (base64) and `iat` of an HC1, decoded in process.
+fn kid_and_iat(hc1: &str) -> (String, i64) {
+    let decoded = dcc_core::hcert::decode(hc1).unwrap();
+    let kid = decoded.cose.protected.kid.as_deref().unwrap();
+    (
+        dcc_core::kid::Kid::from_slice(kid).unwrap().to_base64(),
+        decoded.claims.issued_at.unwrap(),
+    )
+}
+
 fn hex_of(kid_base64: &str) -> String {
     dcc_core::kid::Kid::from_base64(kid_base64)
         .unwrap()
         .to_hex()
+}
+
+#[test]
+fn init_force_retires_the_old_dscs_and_registers_the_new_ones() {
+    let data = DataDir::init();
+    assert_exit(&data.dcc(&["keys", "list"]), 0);
+    let parent = data.data.parent().unwrap().to_path_buf();
+    assert_exit(&dcc_in(&parent, &["init", "--data", "data", "--force"]), 0);
+    let listed = text(&data.dcc(&["keys", "list"]).stdout);
+    let mut statuses: Vec<_> = listed
+        .lines()
+        .map(|line| {
+            let fields: Vec<_> = line.split_whitespace().collect();
+            format!("{} {}", fields[1], fields[2])
+        })
+        .collect();
+    statuses.sort();
+    let expected = [
+        "r active",
+        "r retired",
+        "t active",
+        "t retired",
+        "v active",
+        "v retired",
+    ];
+    assert_eq!(statuses, expected, "{listed}");
+    let new_v = Config::load(&data.path("dcc.toml")).unwrap();
+    let pem = std::fs::read(new_v.resolve(&new_v.signer.vaccination.certificate)).unwrap();
+    let kid = dcc_core::dsc::from_pem_or_der(&pem).unwrap()[0]
+        .kid()
+        .to_base64();
+    assert!(listed.contains(&format!("{kid} v active")), "{listed}");
 }

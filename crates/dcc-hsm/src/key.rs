@@ -195,7 +195,8 @@ mod tests {
         ));
         let spki = EcPublicKey::from_ec_point(&point).unwrap().to_spki_der();
         assert_eq!(spki.len(), 91);
-        assert!(dcc_core::public_key::PublicKey::from_spki(&spki).is_ok());
+        assert_eq!(&spki[..26], P256_SPKI_PREFIX);
+        assert_eq!(&spki[26..], point);
     }
 
     #[test]

@@ -177,9 +177,15 @@ impl KeyRegistry {
             .iter()
             .filter(|row| row.key.status == SigningKeyStatus::Active)
         {
-            let signing = signing_row(&rows, row, now);
+            let (signing, signer) = match signing_row(&rows, row, now) {
+                previous if !std::ptr::eq(previous, row) => match self.signer_for(previous) {
+                    Ok(signer) => (previous, signer),
+                    // The previous key is gone (e.g. a replaced dev PKI): sign with the new one.
+                    Err(_) => (row, self.signer_for(row)?),
+                },
+                _ => (row, self.signer_for(row)?),
+            };
             let certificate_type = core_type(signing.key.certificate_type);
-            let signer = self.signer_for(signing)?;
             in_use.insert(signing.dsc.kid(), Arc::clone(&signer));
             let lifetime_days = configured(&self.config)
                 .find(|(configured_type, _)| *configured_type == certificate_type)

@@ -118,6 +118,17 @@ pub async fn register_if_first(
     Ok(true)
 }
 
+/// Retires every active DSC at `now` (a replaced development PKI); they stay published while
+/// their certificates are valid. Returns how many were retired.
+pub async fn retire_all(tx: &mut Transaction<'_, Any>, now: i64) -> Result<u64, StoreError> {
+    sqlx::query(RETIRE_ALL)
+        .bind(now)
+        .execute(&mut **tx)
+        .await
+        .map(|done| done.rows_affected())
+        .map_err(query_error)
+}
+
 /// Every registered DSC, oldest first. Pass `&mut *tx` or `store.pool()`.
 pub async fn list<'e, E>(executor: E) -> Result<Vec<SigningKey>, StoreError>
 where
@@ -194,6 +205,9 @@ const INSERT: &str = "INSERT INTO signing_keys \
 
 const RETIRE_ACTIVE: &str = "UPDATE signing_keys SET status = 'retired', retired_at = $1 \
     WHERE certificate_type = $2 AND status = 'active' RETURNING kid";
+
+const RETIRE_ALL: &str =
+    "UPDATE signing_keys SET status = 'retired', retired_at = $1 WHERE status = 'active'";
 
 const COUNT_KID_OR_ACTIVE: &str = "SELECT COUNT(*) AS n FROM signing_keys \
     WHERE kid = $1 OR (certificate_type = $2 AND status = 'active')";

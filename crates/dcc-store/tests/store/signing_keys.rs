@@ -42,6 +42,16 @@ pub async fn signing_keys_bootstrap_then_rotate(db: TestDb) {
     assert_eq!(keys[1].status, SigningKeyStatus::Active);
     assert_eq!(keys[1].activated_at, 200);
     assert_eq!(keys[1].retired_at, None);
+
+    let mut tx = db.store.begin().await.unwrap();
+    assert_eq!(signing_keys::retire_all(&mut tx, 300).await.unwrap(), 1);
+    dcc_store::commit(tx).await.unwrap();
+    let keys = signing_keys::list(db.store.pool()).await.unwrap();
+    assert!(
+        keys.iter()
+            .all(|key| key.status == SigningKeyStatus::Retired)
+    );
+    assert_eq!(keys[1].retired_at, Some(300));
 }
 
 pub async fn signing_keys_allow_one_active_per_type(db: TestDb) {
