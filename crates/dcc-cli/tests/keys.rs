@@ -144,13 +144,24 @@ impl ServeChild {
         extra: &[&str],
         port: u16,
     ) -> Self {
-        let log = data.path(&format!("serve-{role}.log"));
+        Self::start_config(data, "dcc.toml", envs, role, extra, port).await
+    }
+
+    async fn start_config(
+        data: &DataDir,
+        config: &str,
+        envs: &[(&str, &str)],
+        role: &str,
+        extra: &[&str],
+        port: u16,
+    ) -> Self {
+        let log = data.path(&format!("serve-{role}-{port}.log"));
         let file = std::fs::File::create(&log).unwrap();
         let child = Command::new(env!("CARGO_BIN_EXE_dcc"))
             .args(["serve", "--role", role])
             .args(extra)
             .arg("--config")
-            .arg(data.path("dcc.toml"))
+            .arg(data.path(config))
             .current_dir(&data.data)
             .env_remove("DCC_CONFIG")
             .env_remove("DCC_DATABASE_URL")
@@ -339,13 +350,14 @@ fn new_kid(output: &Output) -> String {
 /// Issues on `workers` concurrent connections until `stop`; returns every outcome in order.
 fn load(
     data: &DataDir,
+    port: u16,
     workers: usize,
     stop: &std::sync::Arc<std::sync::atomic::AtomicBool>,
 ) -> Vec<tokio::task::JoinHandle<Vec<Result<String, String>>>> {
     (0..workers)
         .map(|_| {
             let client = data.client();
-            let url = data.url("/api/certify/v2/issue");
+            let url = format!("https://localhost:{port}/api/certify/v2/issue");
             let stop = std::sync::Arc::clone(stop);
             tokio::spawn(async move {
                 let mut outcomes = Vec::new();
@@ -381,7 +393,7 @@ async fn issue_at(client: &reqwest::Client, url: &str) -> Result<String, String>
 async fn rotation_under_load_fails_no_request_and_switches_to_the_new_kid() {
     let data = DataDir::init();
     let serve = ServeChild::start(&data).await;
-    rotation_under_load(&data, &serve).await;
+    rotation_under_load(&data, &serve, &[data.port]).await;
 }
 
 /// The same with the certificate server in a process of its own: both processes re-read the
@@ -397,16 +409,70 @@ async fn rotation_under_load_with_a_separate_signer_process() {
     let url = format!("https://localhost:{signer_port}");
     let portal =
         ServeChild::start_role(&data, &[], "portal", &["--signer-url", &url], data.port).await;
-    rotation_under_load(&data, &portal).await;
+    rotation_under_load(&data, &portal, &[data.port]).await;
 }
 
-async fn rotation_under_load(data: &DataDir, serve: &ServeChild) {
+/// Two instances (portal and certificate server each) on one PostgreSQL database: one
+/// `dcc keys rotate` switches both, with load on both, and both publish the same list.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn rotation_under_load_reaches_two_instances_on_one_postgresql() {
+    let admin = std::env::var("DCC_TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned());
+    #[expect(clippy::disallowed_methods, reason = "a unique database name per run")]
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    let name = format!("dcc_keys_{}_{nanos}", std::process::id());
+    let url = dcc_store::provision::create_postgres_database(&admin, &name)
+        .await
+        .unwrap_or_else(|error| {
+            panic!("PostgreSQL at {admin} is not usable ({error}); start it (scripts/test.sh does)")
+        });
+    let data = DataDir::init();
+    let second_port = free_port();
+    let mut config = Config::load(&data.path("dcc.toml")).unwrap();
+    config.database_url = url;
+    std::fs::write(data.path("dcc.toml"), config.to_toml().unwrap()).unwrap();
+    config.portal.listen = ([127, 0, 0, 1], second_port).into();
+    std::fs::write(data.path("dcc-2.toml"), config.to_toml().unwrap()).unwrap();
+    assert_exit(
+        &data.dcc(&[
+            "pharmacy",
+            "add",
+            "--telematik-id",
+            "3-SMC-B-Testkarte-883110000116873",
+            "--name",
+            "Apotheke am Dev-Markt",
+            "--address",
+            "Dev-Markt 1, 10115 Berlin",
+        ]),
+        0,
+    );
+    let first = ServeChild::start_config(&data, "dcc.toml", &[], "all", &[], data.port).await;
+    let _second = ServeChild::start_config(&data, "dcc-2.toml", &[], "all", &[], second_port).await;
+    rotation_under_load(&data, &first, &[data.port, second_port]).await;
+    drop(first);
+    drop(_second);
+    dcc_store::provision::drop_postgres_database(&admin, &name)
+        .await
+        .unwrap();
+}
+
+async fn rotation_under_load(data: &DataDir, serve: &ServeChild, ports: &[u16]) {
     let client = data.client();
     let before = issue(&client, data).await.unwrap();
     let old_kid = kid_of(data, &before);
 
     let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let workers = load(data, 4, &stop);
+    let workers: Vec<_> = ports
+        .iter()
+        .flat_map(|&port| {
+            load(data, port, 4 / ports.len(), &stop)
+                .into_iter()
+                .map(move |worker| (port, worker))
+        })
+        .collect();
     tokio::time::sleep(std::time::Duration::from_millis(500)).await;
     let config = data.path("dcc.toml").to_string_lossy().into_owned();
     let cwd = data.data.clone();
@@ -435,8 +501,13 @@ async fn rotation_under_load(data: &DataDir, serve: &ServeChild) {
     tokio::time::sleep(std::time::Duration::from_millis(500)).await;
     stop.store(true, std::sync::atomic::Ordering::SeqCst);
     let mut outcomes = Vec::new();
-    for worker in workers {
-        outcomes.extend(worker.await.unwrap());
+    let mut by_port: std::collections::BTreeMap<u16, Vec<(String, i64)>> = Default::default();
+    for (port, worker) in workers {
+        let results = worker.await.unwrap();
+        for hc1 in results.iter().flatten() {
+            by_port.entry(port).or_default().push(kid_and_iat(hc1));
+        }
+        outcomes.extend(results);
     }
     assert!(
         switched,
@@ -453,26 +524,38 @@ async fn rotation_under_load(data: &DataDir, serve: &ServeChild) {
         failures
     );
 
-    // Certificates after the switch carry the new kid: every certificate of the load signed
-    // in a later second than the first one with the new kid, and one issued now.
-    let after = issue(&client, data).await.unwrap();
-    assert_eq!(kid_and_iat(&after).0, new_kid);
-    let switch_iat = outcomes
-        .iter()
-        .map(|outcome| kid_and_iat(outcome.as_ref().unwrap()))
-        .filter(|(kid, _)| *kid == new_kid)
-        .map(|(_, iat)| iat)
-        .min()
-        .expect("the load saw the new kid");
-    let late_old: Vec<_> = outcomes
-        .iter()
-        .map(|outcome| kid_and_iat(outcome.as_ref().unwrap()))
-        .filter(|(kid, iat)| *iat > switch_iat && *kid != new_kid)
-        .collect();
-    assert!(
-        late_old.is_empty(),
-        "signed with the old DSC after the switch: {late_old:?}"
-    );
+    // Certificates after the switch carry the new kid: on each instance, every certificate of
+    // the load signed in a later second than its first one with the new kid; and, once every
+    // instance has re-read the registry, every certificate issued on any instance.
+    for (port, certificates) in &by_port {
+        let Some(switch_iat) = certificates
+            .iter()
+            .filter(|(kid, _)| *kid == new_kid)
+            .map(|(_, iat)| *iat)
+            .min()
+        else {
+            continue;
+        };
+        let late_old: Vec<_> = certificates
+            .iter()
+            .filter(|(kid, iat)| *iat > switch_iat && *kid != new_kid)
+            .collect();
+        assert!(
+            late_old.is_empty(),
+            "port {port} signed with the old DSC after the switch: {late_old:?}"
+        );
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(2_500)).await;
+    let mut after = String::new();
+    for port in ports {
+        after = issue_at(
+            &client,
+            &format!("https://localhost:{port}/api/certify/v2/issue"),
+        )
+        .await
+        .unwrap();
+        assert_eq!(kid_and_iat(&after).0, new_kid, "port {port}");
+    }
     let last = &after;
 
     // Both DSCs are published: the old one signed certificates that are still valid.
