@@ -748,3 +748,58 @@ fn init_force_retires_the_old_dscs_and_registers_the_new_ones() {
         .to_base64();
     assert!(listed.contains(&format!("{kid} v active")), "{listed}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pkcs11_key_in_the_configuration_signs_from_the_first_start() {
+    let data = DataDir::init();
+    let hsm_dir = tempfile::tempdir().unwrap();
+    let conf = dcc_hsm::softhsm::write_conf(hsm_dir.path()).unwrap();
+    dcc_hsm::softhsm::init_token(&conf, "dcc", "1234", "5678").unwrap();
+    let conf = conf.to_string_lossy().into_owned();
+    std::fs::write(data.path("hsm.pin"), "5678\n").unwrap();
+    let envs = [("SOFTHSM2_CONF", conf.as_str())];
+    let generated = data.dcc_env(
+        &envs,
+        &[
+            "keys",
+            "generate",
+            "--pkcs11",
+            "--type",
+            "v",
+            "--token-label",
+            "dcc",
+            "--pin-file",
+            "hsm.pin",
+            "--key-label",
+            "dsc-v",
+        ],
+    );
+    assert_exit(&generated, 0);
+    let hsm_kid = new_kid(&generated);
+
+    let mut config = Config::load(&data.path("dcc.toml")).unwrap();
+    config.signer.vaccination.certificate =
+        format!("pki/dcc/dsc-v-{}.pem", hex_of(&hsm_kid)).into();
+    config.signer.vaccination.key = PathBuf::new();
+    config.signer.vaccination.pkcs11 = Some(dcc_server::config::Pkcs11KeyConfig {
+        module: dcc_hsm::softhsm::module_path(),
+        token_label: "dcc".into(),
+        pin: dcc_server::config::PinSource::File("hsm.pin".into()),
+        key_label: Some("dsc-v".into()),
+        key_id: None,
+    });
+    let text_config = config.to_toml().unwrap();
+    assert!(!text_config.contains("5678"));
+    std::fs::write(data.path("dcc.toml"), text_config).unwrap();
+
+    let serve = ServeChild::start_env(&data, &envs).await;
+    let client = data.client();
+    let hc1 = issue(&client, &data).await.unwrap();
+    assert_eq!(kid_of(&data, &hc1), hsm_kid, "{}", serve.output());
+    let eu = data.path("eu.json");
+    assert_exit(
+        &data.dcc(&["trust-list", "export", "-o", &eu.to_string_lossy()]),
+        0,
+    );
+    assert_exit(&data.verify(&hc1, &eu, &[]), 0);
+}
