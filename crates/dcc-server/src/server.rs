@@ -135,15 +135,14 @@ fn type_signer(
     certificate_type: CertificateType,
     key: &KeyConfig,
 ) -> Result<TypeSigner, StartError> {
-    let key_error = |source| StartError::Key {
-        certificate_type,
-        source,
-    };
-    let Some(KeyLocation::File(key_path)) = key.location() else {
-        // A PKCS#11 key (or a malformed entry) goes through the key registry.
+    let lifetime_seconds = key.lifetime_days * 86_400;
+    let location = key
+        .location()
+        .ok_or(KeyRegistryError::KeyLocation(certificate_type))?;
+    let KeyLocation::File(key_path) = &location else {
+        // A key in a PKCS#11 token: the DSC from its file, the key from the token.
         let certificate_path = config.resolve(&key.certificate);
-        let pem = read(config, &key.certificate)?;
-        let dsc = TrustList::from_certificates(&pem)
+        let dsc = TrustList::from_certificates(&read(config, &key.certificate)?)
             .map_err(|source| StartError::Dsc {
                 path: certificate_path,
                 source,
@@ -151,9 +150,6 @@ fn type_signer(
             .iter()
             .next()
             .cloned()
-            .ok_or(KeyRegistryError::KeyLocation(certificate_type))?;
-        let location = key
-            .location()
             .ok_or(KeyRegistryError::KeyLocation(certificate_type))?;
         let signer = crate::key_loader::load(config, &location, &dsc).map_err(|source| {
             KeyRegistryError::Key {
@@ -164,19 +160,20 @@ fn type_signer(
         return Ok(TypeSigner {
             signer,
             dsc,
-            lifetime_seconds: key.lifetime_days * 86_400,
+            lifetime_seconds,
         });
     };
-    let file_signer = FileSigner::load(
-        &config.resolve(&key.certificate),
-        &config.resolve(&key_path),
-    )
-    .map_err(key_error)?;
-    let (signer, dsc) = file_signer.into_parts();
+    let (signer, dsc) =
+        FileSigner::load(&config.resolve(&key.certificate), &config.resolve(key_path))
+            .map_err(|source| StartError::Key {
+                certificate_type,
+                source,
+            })?
+            .into_parts();
     Ok(TypeSigner {
         signer: Arc::new(signer),
         dsc,
-        lifetime_seconds: key.lifetime_days * 86_400,
+        lifetime_seconds,
     })
 }
 
