@@ -14,7 +14,7 @@ use dcc_core::dsc::Dsc;
 use dcc_core::model::certificate_type::CertificateType;
 use dcc_hsm::key;
 use dcc_pki::ca::CertificateAuthority;
-use dcc_pki::dcc_signing::{issue_dsc, issue_dsc_for_p256_point};
+use dcc_pki::dcc_signing::{dsc_request_for_p256_point, issue_dsc, issue_dsc_for_p256_point};
 use dcc_pki::dev_pki::DevPki;
 use dcc_server::config::{Config, KeyLocation, PinSource, Pkcs11KeyConfig};
 use dcc_server::key_loader;
@@ -29,8 +29,9 @@ pub enum KeysCommand {
     /// Create a new key and DSC for a certificate type, publish it and make it the one that
     /// signs; the previous DSC stays published while certificates it signed are valid.
     Rotate(RotateArgs),
-    /// Create a P-256 key inside a PKCS#11 token and its DSC (issued by the dev CSCA);
-    /// `--activate` also makes it the active key of its type.
+    /// Create a P-256 key inside a PKCS#11 token and its DSC (issued by the dev CSCA) or,
+    /// with `--csr`, a certificate signing request for it; `--activate` also makes the DSC
+    /// the active key of its type.
     Generate(GenerateArgs),
     /// List the registered DSCs: kid, type, status, whether published.
     List(ListArgs),
@@ -61,8 +62,12 @@ pub struct GenerateArgs {
     #[command(flatten)]
     pkcs11: Pkcs11Args,
     /// Register the new DSC as the active key of its type (as `rotate` does).
-    #[arg(long)]
+    #[arg(long, conflicts_with = "csr")]
     activate: bool,
+    /// Write a certificate signing request (PEM, signed in the token) for a CSCA outside this
+    /// system to FILE, instead of issuing the DSC from the dev CSCA.
+    #[arg(long, value_name = "FILE")]
+    csr: Option<PathBuf>,
 }
 
 /// Arguments of `dcc keys list`.
@@ -108,6 +113,9 @@ pub fn run(command: &KeysCommand) -> anyhow::Result<ExitCode> {
         KeysCommand::Generate(args) => {
             if !args.pkcs11.pkcs11 {
                 bail!("dcc keys generate makes PKCS#11 keys: give --pkcs11 and the token");
+            }
+            if let Some(csr) = &args.csr {
+                return request(&args.config, args.certificate_type, &args.pkcs11, csr);
             }
             new_key(
                 &args.config,
@@ -198,6 +206,36 @@ fn new_key(
             println!("retired {retired}: stays published until the certificates it signed expire");
         }
     }
+    Ok(ExitCode::from(EXIT_VALID))
+}
+
+/// Creates a key in the token and writes a CSR for its DSC, signed in the token.
+fn request(
+    config_args: &ConfigArgs,
+    certificate_type: CertificateType,
+    pkcs11: &Pkcs11Args,
+    output: &Path,
+) -> anyhow::Result<ExitCode> {
+    let config = Config::load(&config_args.config)?;
+    let now = clock::now_utc();
+    let pkcs11 = pkcs11_config(pkcs11, certificate_type, now.unix_timestamp())?;
+    let spec = key_loader::pkcs11_spec(&config, &pkcs11)?;
+    let token = dcc_hsm::token::Token::open(&spec.module, &spec.token_label)?;
+    let session = token.session(&spec.pin)?;
+    let label = pkcs11.key_label.clone().unwrap_or_default();
+    let public = key::generate_p256(&session, &label, label.as_bytes())
+        .context("generating the key in the token")?;
+    let selector = key::KeySelector::Label(label.clone());
+    let sign = |message: &[u8]| key::sign_es256(&session, &selector, message).ok();
+    let pem = dsc_request_for_p256_point(certificate_type, now, public.point(), &sign)
+        .context("building the certificate signing request")?;
+    std::fs::write(output, pem)
+        .with_context(|| format!("writing the request {}", output.display()))?;
+    println!(
+        "new {certificate_type} key {label:?} in token {:?}; request written to {}",
+        spec.token_label,
+        output.display()
+    );
     Ok(ExitCode::from(EXIT_VALID))
 }
 

@@ -803,3 +803,55 @@ async fn a_pkcs11_key_in_the_configuration_signs_from_the_first_start() {
     );
     assert_exit(&data.verify(&hc1, &eu, &[]), 0);
 }
+
+#[test]
+fn generate_with_csr_writes_a_request_signed_in_the_token() {
+    let data = DataDir::init();
+    let hsm_dir = tempfile::tempdir().unwrap();
+    let conf = dcc_hsm::softhsm::write_conf(hsm_dir.path()).unwrap();
+    dcc_hsm::softhsm::init_token(&conf, "dcc", "1234", "5678").unwrap();
+    let conf = conf.to_string_lossy().into_owned();
+    let csr = data.path("dsc-t.csr");
+    let output = data.dcc_env(
+        &[
+            ("SOFTHSM2_CONF", conf.as_str()),
+            ("DCC_TEST_HSM_PIN", "5678"),
+        ],
+        &[
+            "keys",
+            "generate",
+            "--pkcs11",
+            "--type",
+            "t",
+            "--token-label",
+            "dcc",
+            "--pin-env",
+            "DCC_TEST_HSM_PIN",
+            "--key-label",
+            "dsc-t",
+            "--csr",
+            &csr.to_string_lossy(),
+        ],
+    );
+    assert_exit(&output, 0);
+    let pem = std::fs::read_to_string(&csr).unwrap();
+    assert!(
+        pem.starts_with("-----BEGIN CERTIFICATE REQUEST-----"),
+        "{pem}"
+    );
+    // OpenSSL checks the request's signature (made in the token) against its public key.
+    let checked = Command::new("openssl")
+        .args(["req", "-verify", "-noout", "-subject", "-in"])
+        .arg(&csr)
+        .output()
+        .expect("openssl is needed to check the request");
+    let said = format!("{}{}", text(&checked.stdout), text(&checked.stderr));
+    assert!(checked.status.success(), "{said}");
+    assert!(said.contains("DCC DSC test DEV"), "{said}");
+    // Nothing was registered.
+    let listed = text(&data.dcc(&["keys", "list"]).stdout);
+    assert!(
+        !listed.contains("t active published\n") || listed.lines().count() == 3,
+        "{listed}"
+    );
+}

@@ -104,6 +104,20 @@ pub fn generate_p256(session: &Session, label: &str, id: &[u8]) -> Result<EcPubl
     public_point(session, public)
 }
 
+/// Signs `message` with the private key matching `selector`: SHA-256 here, `CKM_ECDSA` in the
+/// token; returns the raw `r‖s`.
+pub fn sign_es256(
+    session: &Session,
+    selector: &KeySelector,
+    message: &[u8],
+) -> Result<Vec<u8>, HsmError> {
+    let handle = find_private(session, selector)?;
+    let hash = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, message);
+    session
+        .sign(&Mechanism::Ecdsa, handle, hash.as_ref())
+        .map_err(HsmError::call("signing"))
+}
+
 /// The one private P-256 key matching `selector`.
 pub fn find_private(session: &Session, selector: &KeySelector) -> Result<ObjectHandle, HsmError> {
     find_one(session, selector, ObjectClass::PRIVATE_KEY, "private")
