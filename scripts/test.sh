@@ -10,7 +10,7 @@ export CARGO_TERM_COLOR=never
 # Debian packages the tests need (later issues add SoftHSM2, zbar-tools, poppler-utils and
 # Chromium here). Each entry is "command:package".
 need_packages=()
-for tool_package in pg_ctlcluster:postgresql pg_isready:postgresql-client softhsm2-util:softhsm2; do
+for tool_package in pg_ctlcluster:postgresql pg_isready:postgresql-client softhsm2-util:softhsm2 openssl:openssl; do
   tool=${tool_package%%:*}; package=${tool_package#*:}
   command -v "$tool" >/dev/null 2>&1 || need_packages+=("$package")
 done
