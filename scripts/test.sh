@@ -10,7 +10,7 @@ export CARGO_TERM_COLOR=never
 # Debian packages the tests need (poppler-utils: billing PDFs are read back with pdftotext;
 # later issues add SoftHSM2, zbar-tools and Chromium here). Each entry is "command:package".
 need_packages=()
-for tool_package in pg_ctlcluster:postgresql pg_isready:postgresql-client pdftotext:poppler-utils; do
+for tool_package in pg_ctlcluster:postgresql pg_isready:postgresql-client pdftotext:poppler-utils softhsm2-util:softhsm2 openssl:openssl; do
   tool=${tool_package%%:*}; package=${tool_package#*:}
   command -v "$tool" >/dev/null 2>&1 || need_packages+=("$package")
 done
@@ -31,6 +31,14 @@ fi
 # Local connections must be trusted for the test role (as on the CI image); make sure of it.
 if ! psql "$DCC_TEST_POSTGRES_URL" -qAtc 'select 1' >/dev/null 2>&1; then
   echo "PostgreSQL is running but $DCC_TEST_POSTGRES_URL does not accept connections" >&2
+  exit 1
+fi
+
+# SoftHSM2 for the PKCS#11 tests (dcc-hsm, dcc keys): every test makes its own token folder and
+# passes SOFTHSM2_CONF to the processes it starts; a global setting must not leak in.
+unset SOFTHSM2_CONF
+if [ ! -e /usr/lib/softhsm/libsofthsm2.so ] && [ -z "${DCC_PKCS11_MODULE:-}" ]; then
+  echo "SoftHSM2's module /usr/lib/softhsm/libsofthsm2.so is missing (set DCC_PKCS11_MODULE)" >&2
   exit 1
 fi
 

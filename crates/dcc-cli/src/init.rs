@@ -7,7 +7,7 @@ use anyhow::{Context as _, bail};
 use clap::Args;
 use dcc_issuance::registry::{self, RegistryError};
 use dcc_pki::dev_pki::{DEFAULT_PHARMACY_NAME, DevPki};
-use dcc_pki::layout::{HOLDER_KEY_SECRET_FILE, Overwrite};
+use dcc_pki::layout::{HOLDER_KEY_SECRET_FILE, Overwrite, TRUST_LIST_PUBLIC_KEY};
 use dcc_server::config::Config;
 use dcc_store::Store;
 
@@ -80,6 +80,12 @@ pub fn initialize(data: &Path, force: bool) -> anyhow::Result<()> {
         let store = Store::connect(&config.database_url)
             .await
             .with_context(|| format!("creating the database {}", config.database_url))?;
+        if force {
+            // The old dev PKI's DSCs stop signing; the new configured ones take over.
+            let mut tx = store.begin().await?;
+            dcc_store::signing_keys::retire_all(&mut tx, now.unix_timestamp()).await?;
+            dcc_store::commit(tx).await?;
+        }
         let result = registry::register(
             &store,
             telematik_id.as_str(),
@@ -137,6 +143,10 @@ pub fn initialize(data: &Path, force: bool) -> anyhow::Result<()> {
                 secret_path.display(),
                 if secret_created { "created" } else { "kept" }
             ),
+        ),
+        (
+            "trust-list key",
+            pki_dir.join(TRUST_LIST_PUBLIC_KEY).display().to_string(),
         ),
     ];
     for (label, value) in rows {

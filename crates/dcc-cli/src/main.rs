@@ -11,6 +11,7 @@ mod decode;
 mod demo;
 mod init;
 mod input;
+mod keys;
 mod lock;
 mod pharmacy;
 mod pki;
@@ -18,6 +19,7 @@ mod report;
 mod serve;
 mod telemetry;
 mod trust;
+mod trust_list;
 mod verify;
 
 use std::path::{Path, PathBuf};
@@ -72,6 +74,12 @@ enum Command {
     /// Monthly statements per pharmacy: close, check, show, fetches.
     #[command(subcommand)]
     Billing(billing::BillingCommand),
+    /// Rotate, generate (PKCS#11) and list the DSC signing keys.
+    #[command(subcommand)]
+    Keys(keys::KeysCommand),
+    /// Export the published trust list (EU gateway JSON or German signed DSC list).
+    #[command(subcommand)]
+    TrustList(trust_list::TrustListCommand),
 }
 
 fn main() -> ExitCode {
@@ -89,6 +97,8 @@ fn main() -> ExitCode {
         Command::Unlock(args) => lock::unlock(&args),
         Command::Locks(args) => lock::list(&args),
         Command::Billing(command) => billing::run(&command),
+        Command::Keys(command) => keys::run(&command),
+        Command::TrustList(command) => trust_list::run(&command),
     };
     match result {
         Ok(code) => code,

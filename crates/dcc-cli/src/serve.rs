@@ -11,7 +11,8 @@ use clap::{Args, ValueEnum};
 use dcc_issuance::issue::SignService;
 use dcc_server::config::Config;
 use dcc_server::server::{
-    RunningPortal, certificate_server, remote_signer, start_portal, start_signer,
+    RunningPortal, follow_published_dscs, registry_certificate_server, remote_signer, start_portal,
+    start_signer,
 };
 use dcc_store::Store;
 
@@ -105,7 +106,7 @@ pub async fn start(
     let store = Store::connect(&config.database_url)
         .await
         .with_context(|| format!("opening the database {}", config.database_url))?;
-    let signer = Arc::new(certificate_server(config)?);
+    let signer = registry_certificate_server(config, &store).await?;
     spawn_billing_close(config, &store)?;
     Ok(start_portal(config, store, signer, listen).await?)
 }
@@ -117,11 +118,13 @@ pub async fn start_with_remote_signer(
     signer_url: &str,
     listen: Option<std::net::SocketAddr>,
 ) -> anyhow::Result<RunningPortal> {
-    let signer: Arc<dyn SignService> = Arc::new(remote_signer(config, signer_url)?);
+    let remote = Arc::new(remote_signer(config, signer_url)?);
     let store = Store::connect(&config.database_url)
         .await
         .with_context(|| format!("opening the database {}", config.database_url))?;
     spawn_billing_close(config, &store)?;
+    follow_published_dscs(config, &store, &remote);
+    let signer: Arc<dyn SignService> = remote;
     Ok(start_portal(config, store, signer, listen).await?)
 }
 

@@ -15,6 +15,7 @@ pub mod issue;
 pub mod kill_switch;
 pub mod limits;
 pub mod payload;
+pub mod publication;
 pub mod recorder;
 pub mod registry;
 pub mod request;

@@ -8,14 +8,14 @@
 
 use serde::{Deserialize, Serialize};
 
-/// The ceilings; `None` switches one off.
+/// The ceilings; `0` switches one off (so that every setting can be written in TOML).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct RateLimits {
-    /// Certificates per pharmacy in the last 24 hours.
-    pub pharmacy_per_day: Option<u64>,
-    /// Certificates per pharmacy in the last `burst_window_seconds`.
-    pub pharmacy_burst: Option<u64>,
+    /// Certificates per pharmacy in the last 24 hours; 0: no ceiling.
+    pub pharmacy_per_day: u64,
+    /// Certificates per pharmacy in the last `burst_window_seconds`; 0: no ceiling.
+    pub pharmacy_burst: u64,
     /// The burst window, seconds.
     pub burst_window_seconds: i64,
 }
@@ -23,8 +23,8 @@ pub struct RateLimits {
 impl Default for RateLimits {
     fn default() -> Self {
         Self {
-            pharmacy_per_day: Some(1_000),
-            pharmacy_burst: Some(30),
+            pharmacy_per_day: 1_000,
+            pharmacy_burst: 30,
             burst_window_seconds: 600,
         }
     }
@@ -69,22 +69,19 @@ impl RateLimits {
     /// No ceilings (benchmarks, tests of other things).
     pub fn unlimited() -> Self {
         Self {
-            pharmacy_per_day: None,
-            pharmacy_burst: None,
+            pharmacy_per_day: 0,
+            pharmacy_burst: 0,
             burst_window_seconds: 600,
         }
     }
 
     /// Whether a pharmacy with these recent counts may record one more certificate.
     pub fn check(&self, per_day: u64, in_burst_window: u64) -> Result<(), LimitExceeded> {
-        if self.pharmacy_per_day.is_some_and(|limit| per_day >= limit) {
+        if self.pharmacy_per_day > 0 && per_day >= self.pharmacy_per_day {
             // The oldest certificates of the day are unknown here; an hour is a fair wait.
             return Err(LimitExceeded::Daily { retry_after: 3_600 });
         }
-        if self
-            .pharmacy_burst
-            .is_some_and(|limit| in_burst_window >= limit)
-        {
+        if self.pharmacy_burst > 0 && in_burst_window >= self.pharmacy_burst {
             return Err(LimitExceeded::Burst {
                 retry_after: u64::try_from(self.burst_window_seconds.max(1)).unwrap_or(600),
             });
@@ -100,8 +97,8 @@ mod tests {
     #[test]
     fn ceilings_are_reached_at_the_limit_not_before() {
         let limits = RateLimits {
-            pharmacy_per_day: Some(10),
-            pharmacy_burst: Some(3),
+            pharmacy_per_day: 10,
+            pharmacy_burst: 3,
             burst_window_seconds: 60,
         };
         assert_eq!(limits.check(9, 2), Ok(()));
@@ -117,10 +114,26 @@ mod tests {
     }
 
     #[test]
+    fn unlimited_survives_the_configuration_file() {
+        #[derive(Serialize, Deserialize)]
+        struct File {
+            limits: RateLimits,
+        }
+        let text = toml::to_string(&File {
+            limits: RateLimits::unlimited(),
+        })
+        .unwrap();
+        let back: File = toml::from_str(&text).unwrap();
+        assert_eq!(back.limits, RateLimits::unlimited());
+        let defaults: File = toml::from_str("[limits]\n").unwrap();
+        assert_eq!(defaults.limits, RateLimits::default());
+    }
+
+    #[test]
     fn defaults_follow_the_2021_figures() {
         let limits = RateLimits::default();
-        assert_eq!(limits.pharmacy_per_day, Some(1_000));
-        assert_eq!(limits.pharmacy_burst, Some(30));
+        assert_eq!(limits.pharmacy_per_day, 1_000);
+        assert_eq!(limits.pharmacy_burst, 30);
         assert_eq!(limits.burst_window_seconds, 600);
     }
 }

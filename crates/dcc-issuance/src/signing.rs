@@ -5,9 +5,14 @@
 //! excludes the type, or when the payload fails the strict issuing schema. It never signs a
 //! hash or a COSE structure supplied by a caller (german-context.md §3.3 describes the
 //! "sign this hash" API we do not offer).
+//!
+//! Its keys can be replaced while it runs ([`CertificateServer::install`]): several DSCs per
+//! type may be published, one per type signs. Requests in flight finish with the key set they
+//! started with; the next request sees the new one, so a rotation fails no request. It refuses
+//! to sign with a DSC that is not on its own published list (dcc-spec.md §1.6b item 5).
 
-use std::collections::BTreeMap;
-use std::sync::Arc;
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::{Arc, RwLock};
 
 use dcc_core::dsc::Dsc;
 use dcc_core::hcert::cwt::IssueClaims;
@@ -30,10 +35,19 @@ pub struct TypeSigner {
     pub lifetime_seconds: i64,
 }
 
-/// The certificate server: one [`TypeSigner`] per certificate type.
+/// The certificate server: one active [`TypeSigner`] per certificate type, and the kids of
+/// the DSCs it publishes.
 pub struct CertificateServer {
     country: String,
-    signers: BTreeMap<CertificateType, TypeSigner>,
+    keys: RwLock<Arc<SigningKeys>>,
+}
+
+/// A complete key set: the active signer per type and the published kids. Built, checked
+/// ([`SigningKeys::with_type`]) and then installed as a whole.
+#[derive(Default, Clone)]
+pub struct SigningKeys {
+    active: BTreeMap<CertificateType, Arc<TypeSigner>>,
+    published: BTreeSet<Kid>,
 }
 
 /// A signed certificate and what the ledger needs to know about it.
@@ -70,6 +84,9 @@ pub enum SigningError {
         /// The type whose DSC it is.
         certificate_type: CertificateType,
     },
+    /// The active DSC is not on the published trust list, so verifiers would not know it.
+    #[error("the DSC for {0} certificates is not on the published trust list")]
+    NotPublished(CertificateType),
     /// `exp` would pass the DSC's notAfter.
     #[error("the certificate would expire after its DSC (notAfter {not_after})")]
     ExpiryBeyondDsc {
@@ -84,16 +101,14 @@ pub enum SigningError {
     Encode(#[from] EncodeError),
 }
 
-impl CertificateServer {
-    /// A certificate server issuing as `country` (the CWT `iss`).
-    pub fn new(country: impl Into<String>) -> Self {
-        Self {
-            country: country.into(),
-            signers: BTreeMap::new(),
-        }
+impl SigningKeys {
+    /// An empty key set.
+    pub fn new() -> Self {
+        Self::default()
     }
 
-    /// Configures the key for a type, checking that key, DSC and key usage fit together.
+    /// Makes `type_signer` the active key for a type, checking that key, DSC and key usage fit
+    /// together. The DSC is not published by this; see [`SigningKeys::publish`].
     pub fn with_type(
         mut self,
         certificate_type: CertificateType,
@@ -105,22 +120,87 @@ impl CertificateServer {
         if !type_signer.dsc.key_usage().allows(certificate_type) {
             return Err(SigningError::KeyUsage(certificate_type));
         }
-        self.signers.insert(certificate_type, type_signer);
+        self.active.insert(certificate_type, Arc::new(type_signer));
         Ok(self)
     }
 
-    /// The DSCs in use, for publishing and for verifying what was issued.
-    pub fn dscs(&self) -> impl Iterator<Item = &Dsc> {
-        self.signers.values().map(|type_signer| &type_signer.dsc)
+    /// Adds a kid to the published list.
+    pub fn publish(mut self, kid: Kid) -> Self {
+        self.published.insert(kid);
+        self
+    }
+
+    /// The active key of a type.
+    pub fn active(&self, certificate_type: CertificateType) -> Option<&TypeSigner> {
+        self.active.get(&certificate_type).map(Arc::as_ref)
+    }
+}
+
+impl CertificateServer {
+    /// A certificate server issuing as `country` (the CWT `iss`), with no keys.
+    pub fn new(country: impl Into<String>) -> Self {
+        Self {
+            country: country.into(),
+            keys: RwLock::new(Arc::new(SigningKeys::new())),
+        }
+    }
+
+    /// Configures the active key for a type and publishes its DSC, checking that key, DSC and
+    /// key usage fit together.
+    pub fn with_type(
+        self,
+        certificate_type: CertificateType,
+        type_signer: TypeSigner,
+    ) -> Result<Self, SigningError> {
+        let kid = type_signer.dsc.kid();
+        let keys = self
+            .snapshot()
+            .as_ref()
+            .clone()
+            .with_type(certificate_type, type_signer)?
+            .publish(kid);
+        self.install(keys);
+        Ok(self)
+    }
+
+    /// Replaces the whole key set. Requests already signing finish with the previous set.
+    pub fn install(&self, keys: SigningKeys) {
+        let mut current = self
+            .keys
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        *current = Arc::new(keys);
+    }
+
+    /// The key set in use now.
+    pub fn snapshot(&self) -> Arc<SigningKeys> {
+        Arc::clone(
+            &self
+                .keys
+                .read()
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
+        )
+    }
+
+    /// The active DSCs, for verifying what was issued.
+    pub fn dscs(&self) -> Vec<Dsc> {
+        self.snapshot()
+            .active
+            .values()
+            .map(|type_signer| type_signer.dsc.clone())
+            .collect()
     }
 
     /// Signs a payload at `now` (seconds since 1970).
     pub fn sign(&self, dcc: &Dcc, now: i64) -> Result<SignedCertificate, SigningError> {
         let certificate_type = dcc.certificate_type();
-        let type_signer = self
-            .signers
-            .get(&certificate_type)
+        let keys = self.snapshot();
+        let type_signer = keys
+            .active(certificate_type)
             .ok_or(SigningError::NoKey(certificate_type))?;
+        if !keys.published.contains(&type_signer.dsc.kid()) {
+            return Err(SigningError::NotPublished(certificate_type));
+        }
         let violations = validation::validate(&dcc.to_json(), Mode::Issue);
         if !violations.is_empty() {
             return Err(SigningError::InvalidPayload(
@@ -217,7 +297,7 @@ mod tests {
         let signed = server.sign(&vaccination(), JULY_2021).unwrap();
         assert_eq!(signed.expires_at, JULY_2021 + 365 * DAY);
         assert_eq!(signed.signature.len(), 64);
-        let trust: TrustList = server.dscs().cloned().collect();
+        let trust: TrustList = server.dscs().into_iter().collect();
         let verification = dcc_core::verify::verify(&signed.hc1, &trust, JULY_2021).unwrap();
         assert!(verification.is_valid(), "{verification:?}");
         assert_eq!(verification.hcert.claims.issuer.as_deref(), Some("DE"));
@@ -255,6 +335,23 @@ mod tests {
                 not_after: 1_672_531_200
             }
         ));
+    }
+
+    #[test]
+    fn refuses_a_dsc_that_is_not_published() {
+        let server = CertificateServer::new("DE");
+        let keys = SigningKeys::new()
+            .with_type(CertificateType::Vaccination, type_signer(2, 365))
+            .unwrap();
+        server.install(keys.clone());
+        assert!(matches!(
+            server.sign(&vaccination(), JULY_2021),
+            Err(SigningError::NotPublished(CertificateType::Vaccination))
+        ));
+        let kid = keys.active(CertificateType::Vaccination).unwrap().dsc.kid();
+        server.install(keys.publish(kid));
+        let signed = server.sign(&vaccination(), JULY_2021).unwrap();
+        assert_eq!(signed.kid, kid);
     }
 
     #[test]

@@ -335,8 +335,8 @@ async fn rate_limits_count_the_ledger_and_the_batch(store: Store) {
         store.clone(),
         RecordPolicy {
             limits: RateLimits {
-                pharmacy_per_day: Some(5),
-                pharmacy_burst: Some(3),
+                pharmacy_per_day: 5,
+                pharmacy_burst: 3,
                 burst_window_seconds: 600,
             },
         },

@@ -108,6 +108,19 @@ impl CertificateAuthority {
         )?)
     }
 
+    /// Issues a certificate for a public key held elsewhere (an HSM key). Only the
+    /// certificate is returned; the private key never leaves its token.
+    pub(crate) fn issue_for_public_key(
+        &self,
+        params: &CertificateParams,
+        public_key: &impl rcgen::PublicKeyData,
+    ) -> Result<EncodedCertificate, CaError> {
+        let certificate = params
+            .signed_by(public_key, &self.issuer)
+            .map_err(CaError::Generate)?;
+        Ok(EncodedCertificate::from_der(certificate.der())?)
+    }
+
     /// Issues a CRL listing `revoked` (revoked at `now`), valid from `now` for
     /// [`CRL_VALIDITY`]. The CRL number is `now` in seconds since 1970, so later CRLs have
     /// larger numbers.

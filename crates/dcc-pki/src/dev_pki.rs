@@ -5,8 +5,8 @@
 //!  GEM.RCA-DEV TEST-ONLY                     DCC Service CA DEV TEST-ONLY    DCC CSCA DEV TEST-ONLY
 //!   └─ GEM.SMCB-CA-DEV TEST-ONLY  + CRL       ├─ dcc-portal-server (TLS)      ├─ DSC vaccination (EKU …1.2)
 //!       └─ C.HCI.AUT per institution          ├─ dcc-signer-server (TLS)      ├─ DSC test        (EKU …1.1)
-//!          (Admission: Telematik-ID,          └─ dcc-portal (client)          └─ DSC recovery    (EKU …1.3)
-//!           profession OID .54)
+//!          (Admission: Telematik-ID,          └─ dcc-portal (client)          ├─ DSC recovery    (EKU …1.3)
+//!           profession OID .54)                                               └─ trust-list signer
 //! ```
 //!
 //! Every key is a fresh P-256 key. The real TI also uses brainpoolP256r1/P384r1, which rustls
@@ -26,7 +26,7 @@ use crate::admission::AdmissionError;
 use crate::ca::{CaError, CertificateAuthority, ca_params, distinguished_name};
 use crate::certificate::{CertificateError, EncodedCertificate, IssuedCertificate};
 use crate::crl::{Crl, CrlError};
-use crate::dcc_signing::{csca_params, dsc_params};
+use crate::dcc_signing::{csca_params, dsc_params, trust_list_signer_params};
 use crate::institution::InstitutionError;
 use crate::institution_request::InstitutionRequest;
 use crate::serial::Serial;
@@ -51,6 +51,7 @@ pub struct DevPki {
     pub(crate) dsc_vaccination: IssuedCertificate,
     pub(crate) dsc_test: IssuedCertificate,
     pub(crate) dsc_recovery: IssuedCertificate,
+    pub(crate) trust_list_signer: IssuedCertificate,
 }
 
 /// Why the development PKI could not be generated, written or loaded.
@@ -154,6 +155,7 @@ impl DevPki {
         let dsc_vaccination = dsc(CertificateType::Vaccination)?;
         let dsc_test = dsc(CertificateType::Test)?;
         let dsc_recovery = dsc(CertificateType::Recovery)?;
+        let trust_list_signer = csca.issue(&trust_list_signer_params(now))?;
 
         let mut pki = Self {
             ti_root: root.certificate().clone(),
@@ -168,6 +170,7 @@ impl DevPki {
             dsc_vaccination,
             dsc_test,
             dsc_recovery,
+            trust_list_signer,
         };
         let telematik_id = default_telematik_id()?;
         let request = InstitutionRequest::pharmacy(DEFAULT_PHARMACY_NAME, telematik_id.clone());
@@ -245,6 +248,11 @@ impl DevPki {
     /// The CSCA, with its key.
     pub fn csca(&self) -> &CertificateAuthority {
         &self.csca
+    }
+
+    /// The certificate and key that sign the published trust list (German DSC-list format).
+    pub fn trust_list_signer(&self) -> &IssuedCertificate {
+        &self.trust_list_signer
     }
 
     /// The DSC (and key) that may sign certificates of `certificate_type`.

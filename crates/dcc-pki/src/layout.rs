@@ -22,7 +22,16 @@
 //! dcc/dsc-v.pem|.key                 DSC for vaccination certificates (EKU …2021.1.2)
 //! dcc/dsc-t.pem|.key                 DSC for test certificates (EKU …2021.1.1)
 //! dcc/dsc-r.pem|.key                 DSC for recovery certificates (EKU …2021.1.3)
+//! dcc/dsc-<type>-<kid hex>.pem|.key  further DSCs made by `dcc keys rotate|generate` (an HSM key
+//!                                    has no .key file; its DSC is the .pem alone)
+//! trust-list/signer.pem|.key         trust-list signing certificate (issued by the CSCA) and key:
+//!                                    signs line 1 of the German DSC list (`GET /trust-list/de`)
+//! trust-list/signer.pub              its public key (PEM `PUBLIC KEY`), for verifiers to pin
+//!                                    (`dcc verify --dsc-list-key`)
 //! ```
+//!
+//! The trust-list files sit outside `dcc/` so that `dcc verify --trust pki/dcc` does not take
+//! the trust-list signer for a DSC.
 //!
 //! Outside `pki/` (so that `dcc init --force`, which replaces the PKI, keeps it), the data
 //! folder holds [`HOLDER_KEY_SECRET_FILE`]: 32 random bytes, mode 0600, the HMAC secret of the
@@ -87,6 +96,7 @@ impl DevPki {
             dsc_vaccination: issued(dsc_stem(CertificateType::Vaccination))?,
             dsc_test: issued(dsc_stem(CertificateType::Test))?,
             dsc_recovery: issued(dsc_stem(CertificateType::Recovery))?,
+            trust_list_signer: issued(TRUST_LIST_SIGNER)?,
         })
     }
 
@@ -106,6 +116,30 @@ impl DevPki {
     /// Replaces `dir/ti/smcb-ca.crl` with `crl`.
     pub fn write_smcb_crl(dir: &Path, crl: &Crl) -> Result<(), DevPkiError> {
         write_file(&dir.join(SMCB_CRL), crl.to_pem().as_bytes(), false)
+    }
+
+    /// Writes a further certificate and key (e.g. a rotated DSC) as `<stem>.pem` and
+    /// `<stem>.key` (mode 0600) below `dir`; refuses to overwrite.
+    pub fn write_issued(
+        dir: &Path,
+        stem: &str,
+        issued: &IssuedCertificate,
+    ) -> Result<(), DevPkiError> {
+        write_files(dir, &issued_files(stem, issued), Overwrite::Refuse)
+    }
+
+    /// Writes a certificate alone (the DSC of an HSM key) as `<stem>.pem` below `dir`;
+    /// refuses to overwrite.
+    pub fn write_certificate(
+        dir: &Path,
+        stem: &str,
+        certificate: &EncodedCertificate,
+    ) -> Result<(), DevPkiError> {
+        let file = PkiFile::public(
+            format!("{stem}.{CERTIFICATE_EXTENSION}"),
+            certificate.to_pem(),
+        );
+        write_files(dir, &[file], Overwrite::Refuse)
     }
 
     fn files(&self) -> Vec<PkiFile> {
@@ -128,6 +162,10 @@ impl DevPki {
         for (telematik_id, issued) in &self.institutions {
             let stem = Path::new(INSTITUTIONS).join(telematik_id.file_stem());
             files.extend(issued_files(&stem.to_string_lossy(), issued));
+        }
+        files.extend(issued_files(TRUST_LIST_SIGNER, &self.trust_list_signer));
+        if let Some(public_key) = public_key_pem(self.trust_list_signer.certificate()) {
+            files.push(PkiFile::public(TRUST_LIST_PUBLIC_KEY, public_key));
         }
         files
     }
@@ -301,6 +339,23 @@ fn load_institutions(dir: &Path) -> Result<BTreeMap<TelematikId, IssuedCertifica
     Ok(institutions)
 }
 
+/// The SubjectPublicKeyInfo of a certificate as PEM `PUBLIC KEY` text.
+fn public_key_pem(certificate: &EncodedCertificate) -> Option<String> {
+    use der::Encode as _;
+    let parsed = certificate.parse().ok()?;
+    let spki = parsed
+        .tbs_certificate()
+        .subject_public_key_info()
+        .to_der()
+        .ok()?;
+    Some(crate::pem::encode(PUBLIC_KEY_LABEL, &spki))
+}
+
+/// The trust-list signing certificate and key, below the PKI folder.
+pub const TRUST_LIST_SIGNER: &str = "trust-list/signer";
+/// The trust-list signing key's public key (PEM), below the PKI folder.
+pub const TRUST_LIST_PUBLIC_KEY: &str = "trust-list/signer.pub";
+const PUBLIC_KEY_LABEL: &str = "PUBLIC KEY";
 const TI_ROOT: &str = "ti/root-ca.pem";
 const SMCB_CA: &str = "ti/smcb-ca";
 const SMCB_CRL: &str = "ti/smcb-ca.crl";

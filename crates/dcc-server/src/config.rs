@@ -57,6 +57,10 @@ pub struct Config {
     /// Billing: holder-key secret, fee schedule, automatic close.
     #[serde(default)]
     pub billing: BillingConfig,
+    /// The key that signs the published German DSC list (`GET /trust-list/de`). Without it
+    /// only the EU gateway JSON is published.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trust_list: Option<TrustListConfig>,
     /// The folder relative paths are resolved against (the configuration file's folder);
     /// not stored in the file.
     #[serde(skip)]
@@ -171,16 +175,87 @@ fn default_close_grace_minutes() -> i64 {
     60
 }
 
-/// A file key for one certificate type.
+/// The first key for one certificate type: a file key (`key`) or a key in a PKCS#11 token
+/// (`[signer.<type>.pkcs11]`), exactly one of them. Further keys come from `dcc keys rotate`
+/// and live in the database's key registry.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct KeyConfig {
     /// The DSC (PEM).
     pub certificate: PathBuf,
-    /// The PKCS#8 key (PEM).
+    /// The PKCS#8 key (PEM); empty when the key is in a PKCS#11 token.
+    #[serde(default, skip_serializing_if = "path_is_empty")]
     pub key: PathBuf,
+    /// The key in a PKCS#11 token, instead of `key`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pkcs11: Option<Pkcs11KeyConfig>,
     /// Days from `iat` to `exp`.
     pub lifetime_days: i64,
+}
+
+/// A key in a PKCS#11 token. The PIN is named by its source, never written here.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Pkcs11KeyConfig {
+    /// The PKCS#11 module, e.g. `/usr/lib/softhsm/libsofthsm2.so`.
+    pub module: PathBuf,
+    /// The token's label.
+    pub token_label: String,
+    /// Where the user PIN comes from.
+    pub pin: PinSource,
+    /// The key's `CKA_LABEL`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key_label: Option<String>,
+    /// The key's `CKA_ID`, hex.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key_id: Option<String>,
+}
+
+/// Where a PKCS#11 PIN is read from at start-up: `{ env = "NAME" }` or `{ file = "path" }`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum PinSource {
+    /// An environment variable.
+    Env(String),
+    /// A file (its first line; relative to the configuration's folder).
+    File(PathBuf),
+}
+
+/// Where the private key of a registered DSC lives, as stored in the key registry
+/// (`signing_keys.key_ref`): never key material or a PIN.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum KeyLocation {
+    /// A PKCS#8 PEM file (relative to the configuration's folder).
+    File(PathBuf),
+    /// A key in a PKCS#11 token.
+    Pkcs11(Pkcs11KeyConfig),
+}
+
+/// The trust-list signing certificate and key.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrustListConfig {
+    /// The certificate (PEM), issued by the CSCA.
+    pub certificate: PathBuf,
+    /// The PKCS#8 P-256 key (PEM).
+    pub key: PathBuf,
+}
+
+impl KeyConfig {
+    /// Where the key is: the file or the token, whichever is configured. `None` when both or
+    /// neither are.
+    pub fn location(&self) -> Option<KeyLocation> {
+        match (&self.pkcs11, self.key.as_os_str().is_empty()) {
+            (None, false) => Some(KeyLocation::File(self.key.clone())),
+            (Some(pkcs11), true) => Some(KeyLocation::Pkcs11(pkcs11.clone())),
+            _ => None,
+        }
+    }
+}
+
+fn path_is_empty(path: &Path) -> bool {
+    path.as_os_str().is_empty()
 }
 
 impl Config {
@@ -221,6 +296,7 @@ impl Config {
         let key = |kind: &str, lifetime_days| KeyConfig {
             certificate: PathBuf::from(format!("pki/dcc/dsc-{kind}.pem")),
             key: PathBuf::from(format!("pki/dcc/dsc-{kind}.key")),
+            pkcs11: None,
             lifetime_days,
         };
         Self {
@@ -250,6 +326,10 @@ impl Config {
             },
             limits: RateLimits::default(),
             billing: BillingConfig::default(),
+            trust_list: Some(TrustListConfig {
+                certificate: "pki/trust-list/signer.pem".into(),
+                key: "pki/trust-list/signer.key".into(),
+            }),
             base_dir: base_dir.to_owned(),
         }
     }
@@ -277,6 +357,35 @@ mod tests {
             parsed.resolve(Path::new("pki/ti/root-ca.pem")),
             PathBuf::from("/data/pki/ti/root-ca.pem")
         );
+    }
+
+    #[test]
+    fn a_pkcs11_key_round_trips_and_names_no_pin() {
+        let mut config = Config::development(Path::new("/data"));
+        config.signer.test.key = PathBuf::new();
+        config.signer.test.pkcs11 = Some(Pkcs11KeyConfig {
+            module: "/usr/lib/softhsm/libsofthsm2.so".into(),
+            token_label: "dcc".into(),
+            pin: PinSource::Env("DCC_HSM_PIN".into()),
+            key_label: Some("dsc-t".into()),
+            key_id: None,
+        });
+        let text = config.to_toml().unwrap();
+        assert!(text.contains("[signer.test.pkcs11]"), "{text}");
+        assert!(text.contains("env = \"DCC_HSM_PIN\""), "{text}");
+        let mut parsed: Config = toml::from_str(&text).unwrap();
+        parsed.base_dir = PathBuf::from("/data");
+        assert_eq!(parsed, config);
+        assert!(matches!(
+            parsed.signer.test.location(),
+            Some(KeyLocation::Pkcs11(_))
+        ));
+        assert!(matches!(
+            parsed.signer.vaccination.location(),
+            Some(KeyLocation::File(_))
+        ));
+        config.signer.test.key = "both.key".into();
+        assert_eq!(config.signer.test.location(), None);
     }
 
     #[test]

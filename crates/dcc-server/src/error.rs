@@ -12,6 +12,7 @@ use dcc_issuance::violation::FieldViolation;
 use serde_json::json;
 
 use crate::identity::IdentityRejection;
+use crate::trust_list::TrustListPublishError;
 
 /// An error answer of the portal API.
 #[derive(Debug)]
@@ -32,11 +33,19 @@ pub enum ApiError {
     InvalidMonth,
     /// The `Accept` header names no statement format.
     StatementNotAcceptable,
+    /// A trust list could not be built.
+    TrustList(TrustListPublishError),
 }
 
 impl From<StatementError> for ApiError {
     fn from(error: StatementError) -> Self {
         Self::Billing(error)
+    }
+}
+
+impl From<TrustListPublishError> for ApiError {
+    fn from(error: TrustListPublishError) -> Self {
+        Self::TrustList(error)
     }
 }
 
@@ -66,6 +75,18 @@ impl IntoResponse for ApiError {
                     StatusCode::SERVICE_UNAVAILABLE,
                     "random_unavailable",
                     "the service cannot issue certificates right now; try again later".to_owned(),
+                    &[],
+                ),
+                Self::TrustList(TrustListPublishError::NotConfigured) => (
+                    StatusCode::NOT_FOUND,
+                    "trust_list_not_configured",
+                    "this service publishes no trust list (no trust-list signing key)".to_owned(),
+                    &[],
+                ),
+                Self::TrustList(_) => (
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "trust_list_unavailable",
+                    "the trust list cannot be built right now; try again later".to_owned(),
                     &[],
                 ),
                 Self::NotAcceptable => (

@@ -1,5 +1,6 @@
 //! The pharmacy portal's API: `POST /api/certify/v2/issue`, shaped like the German issuer API
-//! (german-context.md §3.3), the billing statements ([`crate::billing_api`]), plus health.
+//! (german-context.md §3.3), the billing statements ([`crate::billing_api`]), the published
+//! trust lists (`GET /trust-list`, `GET /trust-list/de`, see [`crate::trust_list`]), plus health.
 
 use std::sync::Arc;
 
@@ -19,6 +20,7 @@ use serde_json::json;
 
 use crate::error::ApiError;
 use crate::identity::PharmacyIdentity;
+use crate::trust_list::TrustListPublisher;
 use crate::{billing_api, clock};
 
 /// What the portal's handlers share.
@@ -40,6 +42,8 @@ pub struct PortalState {
     pub billing: Arc<BillingSettings>,
     /// The holder-key secret, when configured.
     pub holder_key_secret: Option<Arc<HolderKeySecret>>,
+    /// The published trust lists.
+    pub trust_lists: Arc<TrustListPublisher>,
 }
 
 /// The portal's routes. Served behind [`crate::tls::serve`], which adds the connection
@@ -52,6 +56,8 @@ pub fn app(state: PortalState) -> Router {
             "/api/billing/statements/{month}",
             get(billing_api::statements_get),
         )
+        .route("/trust-list", get(trust_list_get))
+        .route("/trust-list/de", get(trust_list_de_get))
         .route("/health/live", get(|| async { "ok" }))
         .route("/openapi.json", get(openapi_get))
         .with_state(state)
@@ -85,6 +91,24 @@ async fn certificates_issue(
         )
         .await?;
     Ok(format.respond(&issued))
+}
+
+/// `GET /trust-list`: the published DSCs in the EU gateway JSON shape.
+async fn trust_list_get(State(state): State<PortalState>) -> Result<Response, ApiError> {
+    let body = state
+        .trust_lists
+        .eu_gateway_json(clock::now().unix_timestamp())
+        .await?;
+    Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
+}
+
+/// `GET /trust-list/de`: the published DSCs as the German two-line signed DSC list.
+async fn trust_list_de_get(State(state): State<PortalState>) -> Result<Response, ApiError> {
+    let body = state
+        .trust_lists
+        .german_dsc_list(clock::now().unix_timestamp())
+        .await?;
+    Ok(([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], body).into_response())
 }
 
 /// `GET /openapi.json`: the API description kept in the repository (`openapi.json`).

@@ -37,7 +37,8 @@ pub const MAX_CLOCK_SKEW_SECONDS: i64 = 300;
 pub struct RemoteSigner {
     client: reqwest::Client,
     sign_url: Url,
-    trust: TrustList,
+    configured: TrustList,
+    trust: std::sync::RwLock<std::sync::Arc<TrustList>>,
     issuer: String,
 }
 
@@ -162,9 +163,21 @@ impl RemoteSigner {
         Ok(Self {
             client,
             sign_url,
-            trust: settings.dscs,
+            trust: std::sync::RwLock::new(std::sync::Arc::new(settings.dscs.clone())),
+            configured: settings.dscs,
             issuer: settings.issuer,
         })
+    }
+
+    /// Sets the DSCs returned certificates must verify against to the configured ones plus
+    /// `published` (the published list, which after a key rotation holds the new DSC).
+    pub fn set_published(&self, published: impl IntoIterator<Item = dcc_core::dsc::Dsc>) {
+        let mut trust = self.configured.clone();
+        trust.extend(published);
+        *self
+            .trust
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = std::sync::Arc::new(trust);
     }
 
     /// Asks the certificate server to sign `dcc` and checks what comes back. The signer reads
@@ -238,7 +251,13 @@ impl RemoteSigner {
         // Verified at its own `iat`: the signature, the DSC's validity around `iat..exp`, the
         // DSC's key usage for this type, and the schema. The skew check below ties `iat` to
         // the portal's clock.
-        let verification = verify::verify_decoded(decoded, &self.trust, issued_at);
+        let trust = std::sync::Arc::clone(
+            &self
+                .trust
+                .read()
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
+        );
+        let verification = verify::verify_decoded(decoded, &trust, issued_at);
         if !verification.is_valid() {
             return Err(RemoteSignerError::NotVerified {
                 code: failed_check(&verification),

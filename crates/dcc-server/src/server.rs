@@ -18,11 +18,13 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-use crate::config::{Config, KeyConfig};
+use crate::config::{Config, KeyConfig, KeyLocation};
 use crate::identity::ConnectionIdentity;
+use crate::key_registry::{KeyRegistry, KeyRegistryError};
 use crate::remote_signer::{RemoteSigner, RemoteSignerSettings, RemoteSignerSetupError};
 use crate::signer_service::ServicePeer;
 use crate::tls::{self, ConnectionPolicy, MutualTlsFiles, TlsSetupError};
+use crate::trust_list::TrustListPublisher;
 use crate::{clock, portal, signer_service};
 
 /// Why the server could not start.
@@ -74,6 +76,12 @@ pub enum StartError {
     /// The holder-key secret file is shorter than 32 bytes.
     #[error("the holder-key secret {0} is too short (at least 32 bytes)")]
     HolderKeySecret(std::path::PathBuf),
+    /// The key registry could not be read or bootstrapped, or a registered key not loaded.
+    #[error(transparent)]
+    Registry(#[from] KeyRegistryError),
+    /// The trust-list signing key could not be loaded.
+    #[error("cannot load the trust-list signing key: {0}")]
+    TrustListKey(#[source] FileSignerError),
     /// The listen address could not be bound.
     #[error("cannot listen on {address}: {source}")]
     Bind {
@@ -136,18 +144,86 @@ fn type_signer(
     certificate_type: CertificateType,
     key: &KeyConfig,
 ) -> Result<TypeSigner, StartError> {
-    let file_signer =
-        FileSigner::load(&config.resolve(&key.certificate), &config.resolve(&key.key)).map_err(
-            |source| StartError::Key {
+    let lifetime_seconds = key.lifetime_days * 86_400;
+    let location = key
+        .location()
+        .ok_or(KeyRegistryError::KeyLocation(certificate_type))?;
+    let KeyLocation::File(key_path) = &location else {
+        // A key in a PKCS#11 token: the DSC from its file, the key from the token.
+        let certificate_path = config.resolve(&key.certificate);
+        let dsc = TrustList::from_certificates(&read(config, &key.certificate)?)
+            .map_err(|source| StartError::Dsc {
+                path: certificate_path,
+                source,
+            })?
+            .iter()
+            .next()
+            .cloned()
+            .ok_or(KeyRegistryError::KeyLocation(certificate_type))?;
+        let signer = crate::key_loader::load(config, &location, &dsc).map_err(|source| {
+            KeyRegistryError::Key {
+                kid: dsc.kid().to_base64(),
+                source,
+            }
+        })?;
+        return Ok(TypeSigner {
+            signer,
+            dsc,
+            lifetime_seconds,
+        });
+    };
+    let (signer, dsc) =
+        FileSigner::load(&config.resolve(&key.certificate), &config.resolve(key_path))
+            .map_err(|source| StartError::Key {
                 certificate_type,
                 source,
-            },
-        )?;
-    let (signer, dsc) = file_signer.into_parts();
+            })?
+            .into_parts();
     Ok(TypeSigner {
         signer: Arc::new(signer),
         dsc,
-        lifetime_seconds: key.lifetime_days * 86_400,
+        lifetime_seconds,
+    })
+}
+
+/// The certificate server driven by the key registry in `store`: the configured keys
+/// bootstrap the registry, the registry's active keys sign, and the registry is re-read every
+/// few seconds so that `dcc keys rotate` takes effect without a restart.
+pub async fn registry_certificate_server(
+    config: &Config,
+    store: &Store,
+) -> Result<Arc<CertificateServer>, StartError> {
+    let registry = Arc::new(KeyRegistry::new(config, store.clone()));
+    registry.bootstrap(clock::now().unix_timestamp()).await?;
+    let server = Arc::new(CertificateServer::new(config.issuer.country.clone()));
+    registry.install_into(&server).await?;
+    Arc::clone(&registry).spawn_refresh(Arc::downgrade(&server));
+    Ok(server)
+}
+
+/// The trust lists the portal publishes, from the key registry in `store` (bootstrapped with
+/// the configured keys) and the configured trust-list signing key.
+pub async fn trust_list_publisher(
+    config: &Config,
+    store: &Store,
+) -> Result<TrustListPublisher, StartError> {
+    let registry = Arc::new(KeyRegistry::new(config, store.clone()));
+    registry.bootstrap(clock::now().unix_timestamp()).await?;
+    let list_signer = match &config.trust_list {
+        Some(trust_list) => {
+            let signer = FileSigner::load(
+                &config.resolve(&trust_list.certificate),
+                &config.resolve(&trust_list.key),
+            )
+            .map_err(StartError::TrustListKey)?;
+            Some(Arc::new(signer) as Arc<dyn dcc_core::signer::Signer>)
+        }
+        None => None,
+    };
+    Ok(TrustListPublisher {
+        registry,
+        list_signer,
+        country: config.issuer.country.clone(),
     })
 }
 
@@ -190,6 +266,7 @@ pub async fn start_portal(
     let on_reject = Arc::new(move |rejection: tls::HandshakeRejection| {
         audit_access_rejected(reject_recorder.clone(), None, rejection.code());
     });
+    let trust_lists = Arc::new(trust_list_publisher(config, &store).await?);
     let app = portal::app(portal::PortalState {
         recorder,
         pharmacies: Arc::new(ActivePharmacies::new()),
@@ -199,6 +276,7 @@ pub async fn start_portal(
         issuer_name: config.issuer.name.clone(),
         billing: Arc::new(config.billing.settings()?),
         holder_key_secret: holder_key_secret(config)?.map(Arc::new),
+        trust_lists,
     });
     let policy = ConnectionPolicy {
         identify,
@@ -210,13 +288,15 @@ pub async fn start_portal(
 }
 
 /// Starts the certificate server as a service of its own on its configured address (`listen`
-/// overrides it): the signing keys, the signer's TLS certificate, and the service CA as the
-/// only client trust anchor. Only the portal's identity is served ([`signer_service`]).
+/// overrides it): the signing keys from the key registry in the configured database, the
+/// signer's TLS certificate, and the service CA as the only client trust anchor. Only the
+/// portal's identity is served ([`signer_service`]).
 pub async fn start_signer(
     config: &Config,
     listen: Option<SocketAddr>,
 ) -> Result<RunningSigner, StartError> {
-    let server = Arc::new(certificate_server(config)?);
+    let store = Store::connect(&config.database_url).await?;
+    let server = registry_certificate_server(config, &store).await?;
     let files = MutualTlsFiles {
         server_chain: read(config, &config.signer.tls_certificate)?,
         server_key: read(config, &config.signer.tls_key)?,
@@ -273,6 +353,28 @@ pub fn holder_key_secret(config: &Config) -> Result<Option<HolderKeySecret>, Sta
     HolderKeySecret::new(&bytes)
         .map(Some)
         .ok_or_else(|| StartError::HolderKeySecret(config.resolve(path)))
+}
+
+/// Keeps `remote`'s DSCs in step with the published list in the key registry of `store`
+/// (re-read every few seconds, so a rotated DSC is accepted), until `remote` is dropped.
+pub fn follow_published_dscs(config: &Config, store: &Store, remote: &Arc<RemoteSigner>) {
+    let registry = KeyRegistry::new(config, store.clone());
+    let remote = Arc::downgrade(remote);
+    tokio::spawn(async move {
+        let mut ticks = tokio::time::interval(crate::key_registry::REFRESH_INTERVAL);
+        loop {
+            ticks.tick().await;
+            let Some(remote) = remote.upgrade() else {
+                return;
+            };
+            match registry.published(clock::now().unix_timestamp()).await {
+                Ok(published) => {
+                    remote.set_published(published.into_iter().map(|entry| entry.dsc));
+                }
+                Err(error) => tracing::warn!(%error, "could not read the published DSCs"),
+            }
+        }
+    });
 }
 
 /// Reads a file named in the configuration (relative to its folder).

@@ -10,6 +10,7 @@
 //! - [`audit`]: the append-only, hash-chained audit log.
 //! - [`locks`]: the kill switch (issuance locked for everyone, a pharmacy or an operator).
 //! - [`billing`]: closed monthly statements, fraud adjustments and statement fetches.
+//! - [`signing_keys`]: the DSC/key registry (which DSCs are published, which one signs).
 //!
 //! Write functions take `&mut Transaction<'_, Any>`, so the use case decides where the
 //! transaction ends. Read functions take any executor: `&mut *tx` or `store.pool()`. "Not
@@ -26,6 +27,7 @@ pub mod locks;
 mod migrate;
 pub mod pharmacies;
 pub mod provision;
+pub mod signing_keys;
 
 pub use db::{Backend, Store};
 pub use error::{ConflictTarget, StoreError};

@@ -97,6 +97,11 @@ const SQLITE_MIGRATIONS: &[Migration] = &[
         sql: include_str!("../migrations/sqlite/0002_billing.sql"),
     },
     Migration {
+        version: 3,
+        description: "signing_keys",
+        sql: include_str!("../migrations/sqlite/0003_signing_keys.sql"),
+    },
+    Migration {
         version: 4,
         description: "issuance_locks",
         sql: include_str!("../migrations/sqlite/0004_issuance_locks.sql"),
@@ -113,6 +118,11 @@ const POSTGRES_MIGRATIONS: &[Migration] = &[
         version: 2,
         description: "billing",
         sql: include_str!("../migrations/postgres/0002_billing.sql"),
+    },
+    Migration {
+        version: 3,
+        description: "signing_keys",
+        sql: include_str!("../migrations/postgres/0003_signing_keys.sql"),
     },
     Migration {
         version: 4,

@@ -81,8 +81,8 @@ pub(super) async fn lock_holds_on_every_instance(backend: Backend) {
 pub(super) async fn rate_limit_answers_429_with_retry_after(backend: Backend) {
     let portal = TestPortal::start_configured(backend, Vec::new(), |config| {
         config.limits = RateLimits {
-            pharmacy_per_day: Some(100),
-            pharmacy_burst: Some(2),
+            pharmacy_per_day: 100,
+            pharmacy_burst: 2,
             burst_window_seconds: 900,
         };
     })

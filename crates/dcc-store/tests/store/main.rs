@@ -14,6 +14,7 @@ mod billing;
 mod ledger;
 mod migrations;
 mod pharmacies;
+mod signing_keys;
 mod support;
 mod transactions;
 
@@ -68,4 +69,7 @@ backend_suite! {
     billing::billing_fraud_is_pending_until_adjusted,
     billing::billing_statements_are_written_once_and_immutable,
     billing::billing_fetches_are_recorded_and_append_only,
+    signing_keys::signing_keys_bootstrap_then_rotate,
+    signing_keys::signing_keys_allow_one_active_per_type,
+    signing_keys::signing_keys_latest_expiry_per_kid,
 }
