@@ -10,7 +10,7 @@ use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use dcc_billing::month::BillingMonth;
 use dcc_billing::render::Format;
-use dcc_issuance::billing::Billing;
+use dcc_issuance::billing::{Billing, RenderedStatement};
 use serde_json::json;
 
 use crate::clock;
@@ -61,6 +61,15 @@ pub(crate) async fn statements_get(
     let rendered = billing
         .fetch(&pharmacy.telematik_id, month, format, now)
         .await?;
+    Ok(statement_response(month, format, rendered))
+}
+
+/// The rendered statement with its media type, a file name and the content hash.
+fn statement_response(
+    month: BillingMonth,
+    format: Format,
+    rendered: RenderedStatement,
+) -> Response {
     let disposition = format!(
         "attachment; filename=\"abrechnung-{month}.{}\"",
         format.extension()
@@ -78,7 +87,7 @@ pub(crate) async fn statements_get(
     if let Ok(value) = HeaderValue::from_str(&rendered.content_hash) {
         response.headers_mut().insert("x-content-sha256", value);
     }
-    Ok(response)
+    response
 }
 
 /// The first acceptable format in `Accept`; JSON when the header is missing or allows any.

@@ -389,6 +389,29 @@ mod tests {
     }
 
     #[test]
+    fn billing_defaults_and_a_configured_fee_schedule() {
+        let base = Config::development(Path::new("/d")).to_toml().unwrap();
+        let config: Config = toml::from_str(&base).unwrap();
+        let settings = config.billing.settings().unwrap();
+        assert_eq!(settings.same_visit_window_seconds, 7200);
+        assert_eq!(settings.schedule, FeeSchedule::default_2021());
+        assert_eq!(config.billing.close_grace_minutes, 60);
+
+        let custom = base.replace(
+            "same_visit_window_minutes = 120",
+            "same_visit_window_minutes = 30",
+        ) + "\n[[billing.fees]]\nfrom = \"2022-01-01\"\nvaccination = { cents = 600, pzn = \"06461475\" }\n";
+        let config: Config = toml::from_str(&custom).unwrap();
+        let settings = config.billing.settings().unwrap();
+        assert_eq!(settings.same_visit_window_seconds, 1800);
+        assert_eq!(settings.schedule.to_config().len(), 1);
+
+        let invalid = base + "\n[[billing.fees]]\nfrom = \"1.1.2022\"\n";
+        let config: Config = toml::from_str(&invalid).unwrap();
+        assert!(config.billing.settings().is_err());
+    }
+
+    #[test]
     fn unknown_keys_are_refused() {
         let text = Config::development(Path::new("/d")).to_toml().unwrap() + "\nsurprise = 1\n";
         assert!(toml::from_str::<Config>(&text).is_err());

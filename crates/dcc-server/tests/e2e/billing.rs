@@ -496,6 +496,57 @@ async fn check_detects_a_mismatch(backend: Backend) {
     portal.stop().await;
 }
 
+async fn automatic_close_closes_ended_months_once(backend: Backend) {
+    let portal = TestPortal::start(backend).await;
+    seed(&portal, &boundary_rows()[..5]).await;
+    let settings = BillingSettings::default();
+    dcc_server::billing_close::close_ended(&portal.store, &settings, 3600).await;
+    for text in ["2021-06", "2021-07", "2021-08"] {
+        assert!(
+            billing::find_month(portal.store.pool(), text)
+                .await
+                .unwrap()
+                .is_some(),
+            "{text} not closed"
+        );
+    }
+    let june = billing::find_statement(portal.store.pool(), PHARMACY, "2021-06")
+        .await
+        .unwrap()
+        .unwrap();
+    // A second pass (the hourly loop) changes nothing.
+    dcc_server::billing_close::close_ended(&portal.store, &settings, 3600).await;
+    let again = billing::find_statement(portal.store.pool(), PHARMACY, "2021-06")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(again, june);
+    let closes = portal
+        .audit_kinds()
+        .await
+        .into_iter()
+        .filter(|kind| kind.starts_with("billing_month_closed"))
+        .count();
+    let current = BillingMonth::containing(super::support::now().unix_timestamp());
+    assert!(
+        billing::find_month(portal.store.pool(), &current.to_string())
+            .await
+            .unwrap()
+            .is_none(),
+        "the running month must stay open"
+    );
+    // One close per ended month from June 2021 on (each with grace), none for the running one.
+    let now = super::support::now().unix_timestamp();
+    let mut expected = 0;
+    let mut month = month("2021-06");
+    while month.has_ended(now, 3600) {
+        expected += 1;
+        month = month.next();
+    }
+    assert_eq!(closes, expected);
+    portal.stop().await;
+}
+
 fn pdftotext(pdf: &[u8]) -> String {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("statement.pdf");
@@ -517,4 +568,5 @@ on_both_backends!(
     fraud_after_close_is_corrected_next_month,
     more_than_9999_split_across_form_lines,
     check_detects_a_mismatch,
+    automatic_close_closes_ended_months_once,
 );
