@@ -7,8 +7,8 @@ cd "$(dirname "$0")/.."
 export CARGO_INCREMENTAL=0
 export CARGO_TERM_COLOR=never
 
-# Debian packages the tests need (poppler-utils: billing PDFs are read back with pdftotext;
-# later issues add SoftHSM2, zbar-tools and Chromium here). Each entry is "command:package".
+# Debian packages the tests need (poppler-utils: PDFs are read back with pdftotext; softhsm2:
+# PKCS#11 keys; openssl: CSR checks). Each entry is "command:package".
 need_packages=()
 for tool_package in pg_ctlcluster:postgresql pg_isready:postgresql-client pdftotext:poppler-utils softhsm2-util:softhsm2 openssl:openssl; do
   tool=${tool_package%%:*}; package=${tool_package#*:}
@@ -45,11 +45,13 @@ fi
 echo "== cargo fmt"
 cargo fmt --all -- --check
 
-echo "== dependency invariant: dcc-core stays pure"
-if cargo tree -p dcc-core -e normal --prefix none | grep -E '^(tokio|sqlx|axum|hyper|tokio-rustls|reqwest) '; then
-  echo "dcc-core must not depend on an async runtime, a database or an HTTP stack" >&2
-  exit 1
-fi
+echo "== dependency invariant: the pure cores stay pure"
+for pure in dcc-core dcc-billing; do
+  if cargo tree -p "$pure" -e normal --prefix none | grep -E '^(tokio|sqlx|axum|hyper|tokio-rustls|reqwest) '; then
+    echo "$pure must not depend on an async runtime, a database or an HTTP stack" >&2
+    exit 1
+  fi
+done
 
 echo "== cargo clippy"
 cargo clippy --workspace --all-targets --locked -- -D warnings
