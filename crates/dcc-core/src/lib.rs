@@ -29,6 +29,7 @@ pub mod model;
 pub mod pem;
 pub mod public_key;
 pub mod revocation;
+pub mod revocation_list;
 pub mod signer;
 pub mod transliterate;
 pub mod trust_list;

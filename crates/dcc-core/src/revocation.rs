@@ -33,6 +33,11 @@ impl HashType {
 pub struct RevocationHash([u8; 16]);
 
 impl RevocationHash {
+    /// A hash from its 16 bytes (as read from a list).
+    pub fn from_bytes(bytes: [u8; 16]) -> Self {
+        Self(bytes)
+    }
+
     /// The raw 16 bytes.
     pub fn as_bytes(&self) -> &[u8; 16] {
         &self.0
