@@ -9,8 +9,11 @@
 //! same bytes (no timestamps, no random identifiers), so a re-issued certificate prints
 //! identically and outputs can be compared in tests.
 
+mod output;
 pub mod pdf;
 pub mod png;
 pub mod qr;
 pub mod svg;
 pub mod view;
+
+pub use output::{Format, RenderError, render};

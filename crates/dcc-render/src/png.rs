@@ -1,5 +1,5 @@
 //! PNG output: a 1-bit greyscale image of the QR code with a four-module quiet zone, and a
-//! `pHYs` chunk at 300 dpi so that it prints at 35–60 mm without being resized.
+//! `pHYs` chunk at 300 dpi so that it prints with a diagonal of 35–60 mm (dcc-spec.md §1.1) without being resized.
 //!
 //! The PNG is written directly (signature, IHDR, pHYs, IDAT, IEND; RFC 2083) instead of through
 //! an image library: a two-colour picture needs none of their machinery, and the output stays
@@ -7,7 +7,7 @@
 
 use crate::qr::{QUIET_ZONE, QrCode};
 
-/// Renders `code` as a PNG whose printed side, at the embedded 300 dpi, is at most 50 mm.
+/// Renders `code` as a PNG whose printed diagonal, at the embedded 300 dpi, is 35–60 mm.
 pub fn render(code: &QrCode) -> Vec<u8> {
     let modules = code.size() + 2 * QUIET_ZONE;
     let scale = (TARGET_PIXELS / modules).max(1);
@@ -97,6 +97,10 @@ fn crc32(bytes: &[u8]) -> u32 {
 
 const CRC_TABLE: [u32; 256] = crc_table();
 
+#[expect(
+    clippy::indexing_slicing,
+    reason = "compile-time loop over 0..256 on a 256-entry table"
+)]
 const fn crc_table() -> [u32; 256] {
     let mut table = [0u32; 256];
     let mut index = 0;
@@ -123,8 +127,10 @@ const FILTER_NONE: u8 = 0;
 const UNIT_METRE: u8 = 1;
 /// 300 dpi.
 const PIXELS_PER_METRE: u32 = 11_811;
-/// 50 mm at 300 dpi: the image is at most this wide, and at least 35 mm for any version.
-const TARGET_PIXELS: usize = 590;
+/// 40 mm at 300 dpi, the most the image may be wide: its diagonal stays under the 60 mm of
+/// dcc-spec.md §1.1, and rounding down to whole pixels per module keeps it above 35 mm for
+/// every version (at least 292 pixels, 24.7 mm wide).
+const TARGET_PIXELS: usize = 472;
 
 #[cfg(test)]
 mod tests {

@@ -36,7 +36,8 @@ pub(crate) fn raw_data_modules(version: u8) -> usize {
 
 /// Number of data codewords at level Q.
 pub(crate) fn data_codewords(version: u8) -> usize {
-    raw_data_modules(version) / 8 - usize::from(blocks(version)) * usize::from(ec_per_block(version))
+    raw_data_modules(version) / 8
+        - usize::from(blocks(version)) * usize::from(ec_per_block(version))
 }
 
 /// Encodes the alphanumeric segment, terminator and pad codewords.
@@ -48,7 +49,10 @@ fn data_codewords_for(text: &[u8], version: u8) -> Result<Vec<u8>, QrError> {
     let mut pairs = text.chunks_exact(2);
     for pair in &mut pairs {
         if let [first, second] = pair {
-            bits.push(u32::from(value(*first)?) * 45 + u32::from(value(*second)?), 11);
+            bits.push(
+                u32::from(value(*first)?) * 45 + u32::from(value(*second)?),
+                11,
+            );
         }
     }
     if let [last] = pairs.remainder() {
@@ -135,7 +139,10 @@ fn blocks(version: u8) -> u8 {
 }
 
 fn ec_per_block(version: u8) -> u8 {
-    EC_PER_BLOCK_Q.get(usize::from(version) - 1).copied().unwrap_or(0)
+    EC_PER_BLOCK_Q
+        .get(usize::from(version) - 1)
+        .copied()
+        .unwrap_or(0)
 }
 
 /// Big-endian bit accumulator.
@@ -154,7 +161,7 @@ impl BitWriter {
 
     fn push(&mut self, value: u32, width: u8) {
         for shift in (0..width).rev() {
-            if self.len % 8 == 0 {
+            if self.len.is_multiple_of(8) {
                 self.bytes.push(0);
             }
             if (value >> shift) & 1 == 1
@@ -180,8 +187,8 @@ const MODE_ALPHANUMERIC: u32 = 0b0010;
 
 /// Error-correction blocks per version at level Q (ISO/IEC 18004 Table 9).
 const BLOCKS_Q: [u8; 40] = [
-    1, 1, 2, 2, 4, 4, 6, 6, 8, 8, 8, 10, 12, 16, 12, 17, 16, 18, 21, 20, 23, 23, 25, 27, 29, 34, 34,
-    35, 38, 40, 43, 45, 48, 51, 53, 56, 59, 62, 65, 68,
+    1, 1, 2, 2, 4, 4, 6, 6, 8, 8, 8, 10, 12, 16, 12, 17, 16, 18, 21, 20, 23, 23, 25, 27, 29, 34,
+    34, 35, 38, 40, 43, 45, 48, 51, 53, 56, 59, 62, 65, 68,
 ];
 
 /// Error-correction codewords per block at level Q (ISO/IEC 18004 Table 9).
@@ -211,14 +218,26 @@ mod tests {
         assert_eq!(smallest_version(574).unwrap(), 18);
         assert_eq!(smallest_version(575).unwrap(), 19);
         assert_eq!(smallest_version(2420).unwrap(), 40);
-        assert!(matches!(smallest_version(2421), Err(QrError::TooLong(2421))));
+        assert!(matches!(
+            smallest_version(2421),
+            Err(QrError::TooLong(2421))
+        ));
     }
 
     #[test]
     fn standard_example_data_bits() {
         // §7.4.4 example: "AC-42" → 0010 000000101 00111001110 11100111001 000010.
         let bytes = data_codewords_for(b"AC-42", 1).unwrap();
-        assert_eq!(&bytes[..5], &[0b0010_0000, 0b0010_1001, 0b1100_1110, 0b1110_0111, 0b0010_0001]);
+        assert_eq!(
+            &bytes[..5],
+            &[
+                0b0010_0000,
+                0b0010_1001,
+                0b1100_1110,
+                0b1110_0111,
+                0b0010_0001
+            ]
+        );
         assert_eq!(bytes.len(), 13);
     }
 

@@ -1,8 +1,6 @@
 //! The module grid: function patterns (ISO/IEC 18004 §6.3), codeword placement (§7.7.3),
 //! data masks and their penalty score (§7.8), format and version information (§7.9–7.10).
 
-use super::codewords;
-
 /// A square grid of modules being built: `dark` holds the colours, `function` marks modules
 /// that belong to function patterns (never masked, never data).
 pub(crate) struct Grid {
@@ -172,8 +170,10 @@ impl Grid {
     fn draw_finder(&mut self, x: usize, y: usize) {
         for dy in -4i32..=4 {
             for dx in -4i32..=4 {
-                let (Some(px), Some(py)) = (x.checked_add_signed(dx as isize), y.checked_add_signed(dy as isize))
-                else {
+                let (Some(px), Some(py)) = (
+                    x.checked_add_signed(dx as isize),
+                    y.checked_add_signed(dy as isize),
+                ) else {
                     continue;
                 };
                 if px < self.size && py < self.size {
@@ -189,7 +189,7 @@ impl Grid {
         let last = positions.len().saturating_sub(1);
         for (i, &x) in positions.iter().enumerate() {
             for (j, &y) in positions.iter().enumerate() {
-                let under_finder = (i == 0 && j == 0) || (i == 0 && j == last) || (i == last && j == 0);
+                let under_finder = (i == 0 && (j == 0 || j == last)) || (i == last && j == 0);
                 if under_finder {
                     continue;
                 }
@@ -260,7 +260,11 @@ fn line_penalty(line: &[bool]) -> u32 {
         score += PENALTY_RUN + run_length - 5;
     }
     let at = |index: isize| -> bool {
-        usize::try_from(index).ok().and_then(|index| line.get(index)).copied().unwrap_or(false)
+        usize::try_from(index)
+            .ok()
+            .and_then(|index| line.get(index))
+            .copied()
+            .unwrap_or(false)
     };
     let len = line.len() as isize;
     for start in 0..len.saturating_sub(6) {
@@ -286,14 +290,14 @@ fn line_penalty(line: &[bool]) -> u32 {
 /// Whether mask pattern `mask` flips the module at column x, row y (§7.8.2 Table 10).
 fn mask_bit(mask: u8, x: usize, y: usize) -> bool {
     match mask {
-        0 => (y + x) % 2 == 0,
-        1 => y % 2 == 0,
-        2 => x % 3 == 0,
-        3 => (y + x) % 3 == 0,
-        4 => (y / 2 + x / 3) % 2 == 0,
+        0 => (y + x).is_multiple_of(2),
+        1 => y.is_multiple_of(2),
+        2 => x.is_multiple_of(3),
+        3 => (y + x).is_multiple_of(3),
+        4 => (y / 2 + x / 3).is_multiple_of(2),
         5 => (y * x) % 2 + (y * x) % 3 == 0,
-        6 => ((y * x) % 2 + (y * x) % 3) % 2 == 0,
-        _ => ((y + x) % 2 + (y * x) % 3) % 2 == 0,
+        6 => ((y * x) % 2 + (y * x) % 3).is_multiple_of(2),
+        _ => ((y + x) % 2 + (y * x) % 3).is_multiple_of(2),
     }
 }
 
@@ -341,6 +345,7 @@ fn data_module_count(grid: &Grid) -> usize {
 
 #[cfg(test)]
 mod tests {
+    use super::super::codewords;
     use super::*;
 
     #[test]
@@ -363,14 +368,21 @@ mod tests {
         assert_eq!(alignment_positions(7, 45), vec![6, 22, 38]);
         assert_eq!(alignment_positions(18, 89), vec![6, 30, 56, 82]);
         assert_eq!(alignment_positions(32, 145), vec![6, 34, 60, 86, 112, 138]);
-        assert_eq!(alignment_positions(39, 173), vec![6, 26, 54, 82, 110, 138, 166]);
+        assert_eq!(
+            alignment_positions(39, 173),
+            vec![6, 26, 54, 82, 110, 138, 166]
+        );
     }
 
     #[test]
     fn data_modules_match_the_raw_capacity() {
         for version in 1..=40 {
             let grid = Grid::new(version);
-            assert_eq!(data_module_count(&grid), codewords::raw_data_modules(version), "v{version}");
+            assert_eq!(
+                data_module_count(&grid),
+                codewords::raw_data_modules(version),
+                "v{version}"
+            );
         }
     }
 }

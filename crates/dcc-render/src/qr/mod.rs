@@ -80,7 +80,12 @@ impl QrCode {
 
     /// Whether the module at column `x`, row `y` is dark; outside the symbol is light.
     pub fn is_dark(&self, x: usize, y: usize) -> bool {
-        x < self.size && self.modules.get(y * self.size + x).copied().unwrap_or(false)
+        x < self.size
+            && self
+                .modules
+                .get(y * self.size + x)
+                .copied()
+                .unwrap_or(false)
     }
 
     /// The modules row by row, `true` for dark.

@@ -66,6 +66,10 @@ const EXP: [u8; 256] = tables().0;
 /// log_α(x) for x in 1..=255 (entry 0 is unused).
 const LOG: [u8; 256] = tables().1;
 
+#[expect(
+    clippy::indexing_slicing,
+    reason = "compile-time loop: power < 255 and value is a byte, both within the tables"
+)]
 const fn tables() -> ([u8; 256], [u8; 256]) {
     let mut exp = [0u8; 256];
     let mut log = [0u8; 256];
