@@ -3,6 +3,7 @@
 
 /// A square grid of modules being built: `dark` holds the colours, `function` marks modules
 /// that belong to function patterns (never masked, never data).
+#[derive(Clone)]
 pub(crate) struct Grid {
     size: usize,
     dark: Vec<bool>,
@@ -77,7 +78,7 @@ impl Grid {
         let size = self.size;
         for ((index, module), &function) in self.dark.iter_mut().enumerate().zip(&self.function) {
             let (y, x) = (index / size, index % size);
-            if !function && mask_bit(mask, x, y) {
+            if !function && super::penalty::flips(mask, x, y) {
                 *module = !*module;
             }
         }
@@ -85,31 +86,22 @@ impl Grid {
 
     /// Writes the 15 format bits for level Q and `mask` in both copies.
     pub(crate) fn draw_format(&mut self, mask: u8) {
-        let bits = format_bits(mask);
-        let bit = |index: usize| (bits >> index) & 1 == 1;
-        let size = self.size;
-        // First copy, around the top-left finder.
-        for index in 0..=5 {
-            self.set_function(8, index, bit(index));
+        for (x, y, dark) in format_modules(self.size, mask) {
+            self.set_function(x, y, dark);
         }
-        self.set_function(8, 7, bit(6));
-        self.set_function(8, 8, bit(7));
-        self.set_function(7, 8, bit(8));
-        for index in 9..15 {
-            self.set_function(14 - index, 8, bit(index));
-        }
-        // Second copy, split between the top-right and bottom-left finders.
-        for index in 0..8 {
-            self.set_function(size - 1 - index, 8, bit(index));
-        }
-        for index in 8..15 {
-            self.set_function(8, size - 15 + index, bit(index));
-        }
-        // The dark module beside the bottom-left finder (§7.9.1).
-        self.set_function(8, size - 8, true);
     }
 
-    /// Penalty score of the grid as it is now (§7.8.3, features 1–4).
+    /// Whether the module at column `x`, row `y` belongs to a function pattern.
+    pub(crate) fn is_function(&self, x: usize, y: usize) -> bool {
+        self.function
+            .get(y * self.size + x)
+            .copied()
+            .unwrap_or(true)
+    }
+
+    /// Penalty score of the grid as it is now (§7.8.3, features 1–4), module by module: the
+    /// reference that the bit-parallel [`super::penalty`] is tested against.
+    #[cfg(test)]
     pub(crate) fn penalty(&self) -> u32 {
         let size = self.size;
         let mut score = 0;
@@ -145,7 +137,7 @@ impl Grid {
         score + PENALTY_BALANCE * steps as u32
     }
 
-    fn is_dark(&self, x: usize, y: usize) -> bool {
+    pub(crate) fn is_dark(&self, x: usize, y: usize) -> bool {
         self.dark.get(y * self.size + x).copied().unwrap_or(false)
     }
 
@@ -238,9 +230,10 @@ fn alignment_positions(version: u8, size: usize) -> Vec<usize> {
     positions
 }
 
-/// Features 1 and 3 on one row or column: runs of five or more modules of one colour score
+/// Features 1 and 3 on one row or column (reference implementation): runs of five or more modules of one colour score
 /// 3 + (length − 5); each dark 1:1:3:1:1 finder-like pattern with four light modules on one
 /// side scores 40 (outside the symbol counts as light).
+#[cfg(test)]
 fn line_penalty(line: &[bool]) -> u32 {
     let mut score = 0;
     let mut run_colour = false;
@@ -288,7 +281,7 @@ fn line_penalty(line: &[bool]) -> u32 {
 }
 
 /// Whether mask pattern `mask` flips the module at column x, row y (§7.8.2 Table 10).
-fn mask_bit(mask: u8, x: usize, y: usize) -> bool {
+pub(crate) const fn mask_bit(mask: u8, x: usize, y: usize) -> bool {
     match mask {
         0 => (y + x).is_multiple_of(2),
         1 => y.is_multiple_of(2),
@@ -299,6 +292,23 @@ fn mask_bit(mask: u8, x: usize, y: usize) -> bool {
         6 => ((y * x) % 2 + (y * x) % 3).is_multiple_of(2),
         _ => ((y + x) % 2 + (y * x) % 3).is_multiple_of(2),
     }
+}
+
+/// The 31 format-information modules for level Q and `mask` as (x, y, dark): both copies of
+/// the 15 bits and the always-dark module beside the bottom-left finder (§7.9.1).
+pub(crate) fn format_modules(size: usize, mask: u8) -> Vec<(usize, usize, bool)> {
+    let bits = format_bits(mask);
+    let bit = |index: usize| (bits >> index) & 1 == 1;
+    let mut modules = Vec::with_capacity(31);
+    // First copy, around the top-left finder.
+    modules.extend((0..=5).map(|index| (8, index, bit(index))));
+    modules.extend([(8, 7, bit(6)), (8, 8, bit(7)), (7, 8, bit(8))]);
+    modules.extend((9..15).map(|index| (14 - index, 8, bit(index))));
+    // Second copy, split between the top-right and bottom-left finders.
+    modules.extend((0..8).map(|index| (size - 1 - index, 8, bit(index))));
+    modules.extend((8..15).map(|index| (8, size - 15 + index, bit(index))));
+    modules.push((8, size - 8, true));
+    modules
 }
 
 /// Level Q (binary 11) and the mask, BCH(15,5)-protected and XOR-masked (§7.9.1).
@@ -324,11 +334,16 @@ fn bch_remainder(mut value: u32, generator: u32, degree: u32) -> u32 {
 }
 
 /// Dark/light sequence of the finder-like pattern 1:1:3:1:1.
+#[cfg(test)]
 const FINDER_LIKE: [bool; 7] = [true, false, true, true, true, false, true];
-const PENALTY_RUN: u32 = 3;
-const PENALTY_BLOCK: u32 = 3;
-const PENALTY_FINDER: u32 = 40;
-const PENALTY_BALANCE: u32 = 10;
+/// Feature 1: a run of five; each further module adds one.
+pub(crate) const PENALTY_RUN: u32 = 3;
+/// Feature 2: a 2×2 block of one colour.
+pub(crate) const PENALTY_BLOCK: u32 = 3;
+/// Feature 3: a finder-like pattern.
+pub(crate) const PENALTY_FINDER: u32 = 40;
+/// Feature 4: each 5 % step away from half dark.
+pub(crate) const PENALTY_BALANCE: u32 = 10;
 /// Error-correction level Q in the format information (§7.9.1 Table 12).
 const LEVEL_Q_BITS: u32 = 0b11;
 /// x¹⁰ + x⁸ + x⁵ + x⁴ + x² + x + 1.

@@ -8,6 +8,7 @@
 
 mod codewords;
 mod matrix;
+mod penalty;
 mod reed_solomon;
 
 use self::matrix::Grid;
@@ -41,17 +42,7 @@ impl QrCode {
         let codewords = codewords::build(bytes, version)?;
         let mut grid = Grid::new(version);
         grid.place(&codewords);
-        let mut best = (u32::MAX, 0u8);
-        for mask in 0..8 {
-            grid.apply_mask(mask);
-            grid.draw_format(mask);
-            let score = grid.penalty();
-            if score < best.0 {
-                best = (score, mask);
-            }
-            grid.apply_mask(mask);
-        }
-        let mask = best.1;
+        let mask = penalty::best_mask(&grid);
         grid.apply_mask(mask);
         grid.draw_format(mask);
         let size = grid.size();
