@@ -3,7 +3,8 @@
 //! labels, and the validity note of the EU template.
 //!
 //! Drawn with krilla; the text uses the vendored DejaVu Sans (`fonts/`), embedded as a subset
-//! with a ToUnicode map so that `pdftotext` and screen readers get the names back. The QR code
+//! with a ToUnicode map so that `pdftotext` and screen readers get the names back. Glyphs are
+//! placed by their advance widths without a shaper (see `LoadedFont::glyphs`). The QR code
 //! is vector: one filled path of module runs. No creation date or random document id is
 //! written, so the same certificate always gives the same bytes.
 
@@ -11,12 +12,12 @@ use std::sync::OnceLock;
 
 use krilla::Document;
 use krilla::color::rgb;
-use krilla::geom::{PathBuilder, Point, Rect};
+use krilla::geom::{PathBuilder, Point, Rect, Transform};
 use krilla::metadata::Metadata;
 use krilla::page::PageSettings;
 use krilla::paint::Fill;
 use krilla::surface::Surface;
-use krilla::text::{Font, TextDirection};
+use krilla::text::{Font, GlyphId, KrillaGlyph};
 use skrifa::instance::{LocationRef, Size};
 use skrifa::{FontRef, MetadataProvider};
 
@@ -147,13 +148,14 @@ impl Pen<'_, '_> {
             paint: rgb::Color::new(colour.0, colour.1, colour.2).into(),
             ..Fill::default()
         }));
-        self.surface.draw_text(
+        let glyphs = self.font.glyphs(text);
+        self.surface.draw_glyphs(
             Point::from_xy(x, y),
+            &glyphs,
             self.font.krilla.clone(),
-            size,
             text,
+            size,
             false,
-            TextDirection::Auto,
         );
     }
 
@@ -163,7 +165,9 @@ impl Pen<'_, '_> {
         }
     }
 
-    /// The QR code with its quiet zone as one path of horizontal module runs.
+    /// The QR code with its quiet zone as one path of horizontal module runs, drawn in module
+    /// units under a scaling transform: whole-number coordinates keep the content stream short,
+    /// which is most of what writing the page costs.
     fn qr(&mut self, code: &QrCode, left: f32, top: f32) {
         let modules = code.size() + 2 * QUIET_ZONE;
         let module = QR_SIDE / modules as f32;
@@ -179,17 +183,16 @@ impl Pen<'_, '_> {
                 while x < modules && is_dark_with_quiet_zone(code, x, y) {
                     x += 1;
                 }
-                if let Some(rect) = Rect::from_xywh(
-                    left + start as f32 * module,
-                    top + y as f32 * module,
-                    (x - start) as f32 * module,
-                    module,
-                ) {
+                if let Some(rect) = Rect::from_xywh(start as f32, y as f32, (x - start) as f32, 1.0)
+                {
                     rects.push(rect);
                 }
             }
         }
+        self.surface
+            .push_transform(&Transform::from_row(module, 0.0, 0.0, module, left, top));
         self.fill_rects(&rects, INK);
+        self.surface.pop();
     }
 
     fn fill_rects(&mut self, rects: &[Rect], colour: Colour) {
@@ -210,7 +213,7 @@ impl Pen<'_, '_> {
 /// The vendored font, for krilla and with the advance widths to measure text.
 struct LoadedFont {
     krilla: Font,
-    /// Advance widths in em of the characters used, looked up through the font's cmap.
+    /// Font units per em, to turn advance widths into ems.
     units_per_em: f32,
 }
 
@@ -224,23 +227,37 @@ impl LoadedFont {
         })
     }
 
-    /// Width of `text` at `size` points (advance widths, no kerning: a slight overestimate).
-    fn width(&self, text: &str, size: f32) -> f32 {
+    /// One glyph per character, placed by its advance width: the labels and names are
+    /// Latin text in precomposed (NFC) form, which needs no shaping, and skipping the shaper
+    /// makes the page several times cheaper to draw. Each glyph keeps its character's byte
+    /// range, so the PDF's ToUnicode map gives the text back exactly.
+    fn glyphs(&self, text: &str) -> Vec<KrillaGlyph> {
         let Ok(font) = FontRef::new(FONT_BYTES) else {
-            return 0.0;
+            return Vec::new();
         };
         let charmap = font.charmap();
         let metrics = font.glyph_metrics(Size::unscaled(), LocationRef::default());
-        let units: f32 = text
-            .chars()
-            .map(|ch| {
-                charmap
-                    .map(ch)
-                    .and_then(|glyph| metrics.advance_width(glyph))
-                    .unwrap_or(self.units_per_em / 2.0)
+        text.char_indices()
+            .map(|(start, ch)| {
+                let glyph = charmap.map(ch).unwrap_or_default();
+                let advance = metrics.advance_width(glyph).unwrap_or(0.0);
+                KrillaGlyph {
+                    glyph_id: GlyphId::new(glyph.to_u32()),
+                    text_range: start..start + ch.len_utf8(),
+                    x_advance: advance / self.units_per_em,
+                    x_offset: 0.0,
+                    y_offset: 0.0,
+                    y_advance: 0.0,
+                    location: None,
+                }
             })
-            .sum();
-        units / self.units_per_em * size
+            .collect()
+    }
+
+    /// Width of `text` at `size` points.
+    fn width(&self, text: &str, size: f32) -> f32 {
+        let ems: f32 = self.glyphs(text).iter().map(|glyph| glyph.x_advance).sum();
+        ems * size
     }
 
     /// `size`, or the largest size down to 6 pt at which `text` fits `width`.
