@@ -1,6 +1,8 @@
 //! The module grid: function patterns (ISO/IEC 18004 §6.3), codeword placement (§7.7.3),
 //! data masks and their penalty score (§7.8), format and version information (§7.9–7.10).
 
+use super::penalty::Row;
+
 /// A square grid of modules being built: `dark` holds the colours, `function` marks modules
 /// that belong to function patterns (never masked, never data).
 #[derive(Clone)]
@@ -91,12 +93,15 @@ impl Grid {
         }
     }
 
-    /// Whether the module at column `x`, row `y` belongs to a function pattern.
-    pub(crate) fn is_function(&self, x: usize, y: usize) -> bool {
-        self.function
-            .get(y * self.size + x)
-            .copied()
-            .unwrap_or(true)
+    /// One bit row per grid row, bit x set where `pick(dark, function)` holds for column x.
+    pub(crate) fn rows(&self, pick: impl Fn(bool, bool) -> bool) -> Vec<Row> {
+        self.dark
+            .chunks_exact(self.size)
+            .zip(self.function.chunks_exact(self.size))
+            .map(|(dark, function)| {
+                Row::from_bits(dark.iter().zip(function).map(|(&d, &f)| pick(d, f)))
+            })
+            .collect()
     }
 
     /// Penalty score of the grid as it is now (§7.8.3, features 1–4), module by module: the
@@ -137,6 +142,7 @@ impl Grid {
         score + PENALTY_BALANCE * steps as u32
     }
 
+    #[cfg(test)]
     pub(crate) fn is_dark(&self, x: usize, y: usize) -> bool {
         self.dark.get(y * self.size + x).copied().unwrap_or(false)
     }

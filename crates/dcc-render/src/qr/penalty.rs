@@ -24,19 +24,10 @@ pub(crate) fn flips(mask: u8, x: usize, y: usize) -> bool {
 /// ties go to the lower mask number.
 pub(crate) fn best_mask(grid: &Grid) -> u8 {
     let size = grid.size();
-    let mut data = Vec::with_capacity(size);
-    let mut free = Vec::with_capacity(size);
-    for y in 0..size {
-        let mut data_row = Row::default();
-        let mut free_row = Row::default();
-        for x in 0..size {
-            data_row.set(x, grid.is_dark(x, y));
-            free_row.set(x, !grid.is_function(x, y));
-        }
-        data.push(data_row);
-        free.push(free_row);
-    }
+    let data = grid.rows(|module, _| module);
+    let free = grid.rows(|_, function| !function);
     let width = Row::ones(size);
+    let pairs = Row::ones(size.saturating_sub(1));
     let mut best = (u32::MAX, 0);
     let mut rows = vec![Row::default(); size];
     for mask in 0..8u8 {
@@ -53,7 +44,7 @@ pub(crate) fn best_mask(grid: &Grid) -> u8 {
                 row.set(x, dark);
             }
         }
-        let score = penalty(&rows, width);
+        let score = penalty(&rows, width, pairs);
         if score < best.0 {
             best = (score, mask);
         }
@@ -61,10 +52,10 @@ pub(crate) fn best_mask(grid: &Grid) -> u8 {
     best.1
 }
 
-/// The penalty of a masked symbol given as rows; `width` has a bit for each column.
-pub(crate) fn penalty(rows: &[Row], width: Row) -> u32 {
+/// The penalty of a masked symbol given as rows; `width` has a bit for each column, `pairs`
+/// one for each column but the last.
+pub(crate) fn penalty(rows: &[Row], width: Row, pairs: Row) -> u32 {
     let size = rows.len();
-    let pairs = Row::ones(size.saturating_sub(1));
     let light = |row: Option<&Row>| row.map_or(Row::ALL, |row| row.not());
     let mut score = 0;
     let mut dark_modules = 0;
@@ -159,6 +150,17 @@ impl Row {
             row.set(x, true);
         }
         row
+    }
+
+    /// The row whose bit x is `bit(x)` for the first `bits.len()` columns.
+    pub(crate) fn from_bits(bits: impl Iterator<Item = bool>) -> Self {
+        let mut words = [0u64; WORDS];
+        for (x, bit) in bits.enumerate().take(WORDS * 64) {
+            if let Some(word) = words.get_mut(x / 64) {
+                *word |= u64::from(bit) << (x % 64);
+            }
+        }
+        Self(words)
     }
 
     fn set(&mut self, x: usize, value: bool) {
@@ -289,7 +291,7 @@ mod tests {
                     let expected = grid.penalty();
                     let size = grid.size();
                     assert_eq!(
-                        penalty(&rows_of(&grid), Row::ones(size)),
+                        penalty(&rows_of(&grid), Row::ones(size), Row::ones(size - 1)),
                         expected,
                         "version {version}, seed {seed}, mask {mask}"
                     );

@@ -28,7 +28,7 @@ pub(crate) fn generator(degree: usize) -> Vec<u8> {
     // Coefficients as field elements, leading term first, starting from the polynomial 1.
     let mut poly = vec![1u8];
     for root in 0..degree {
-        let root_value = exp(root);
+        let root_value = exp(root % 255);
         let mut next = vec![0u8; poly.len() + 1];
         for (index, &coefficient) in poly.iter().enumerate() {
             if let Some(slot) = next.get_mut(index) {
@@ -56,22 +56,23 @@ fn multiply(left: u8, right: u8) -> u8 {
     exp(log_left + log_right)
 }
 
-/// α^power, for any power (reduced modulo 255).
+/// α^power, for a power below 510 (the sum of two logarithms), by table lookup.
 fn exp(power: usize) -> u8 {
-    EXP.get(power % 255).copied().unwrap_or(0)
+    EXP.get(power).copied().unwrap_or(0)
 }
 
-/// α^i for i in 0..255.
-const EXP: [u8; 256] = tables().0;
+/// α^i for i in 0..512, the cycle of 255 written out twice so that a sum of two logarithms
+/// needs no reduction modulo 255 in the inner loop.
+const EXP: [u8; 512] = tables().0;
 /// log_α(x) for x in 1..=255 (entry 0 is unused).
 const LOG: [u8; 256] = tables().1;
 
 #[expect(
     clippy::indexing_slicing,
-    reason = "compile-time loop: power < 255 and value is a byte, both within the tables"
+    reason = "compile-time loops: power < 512 and value is a byte, both within the tables"
 )]
-const fn tables() -> ([u8; 256], [u8; 256]) {
-    let mut exp = [0u8; 256];
+const fn tables() -> ([u8; 512], [u8; 256]) {
+    let mut exp = [0u8; 512];
     let mut log = [0u8; 256];
     let mut value: u16 = 1;
     let mut power = 0;
@@ -84,7 +85,10 @@ const fn tables() -> ([u8; 256], [u8; 256]) {
         }
         power += 1;
     }
-    exp[255] = exp[0];
+    while power < 512 {
+        exp[power] = exp[power - 255];
+        power += 1;
+    }
     (exp, log)
 }
 
