@@ -7,10 +7,12 @@ cd "$(dirname "$0")/.."
 export CARGO_INCREMENTAL=0
 export CARGO_TERM_COLOR=never
 
-# Debian packages the tests need (later issues add SoftHSM2, zbar-tools, poppler-utils and
-# Chromium here). Each entry is "command:package".
+# Debian packages the tests need (zbar-tools, poppler-utils, librsvg2-bin and libxml2-utils
+# check the rendered QR codes and PDFs; later issues add SoftHSM2 and Chromium here).
+# Each entry is "command:package".
 need_packages=()
-for tool_package in pg_ctlcluster:postgresql pg_isready:postgresql-client; do
+for tool_package in pg_ctlcluster:postgresql pg_isready:postgresql-client \
+    zbarimg:zbar-tools pdftoppm:poppler-utils rsvg-convert:librsvg2-bin xmllint:libxml2-utils; do
   tool=${tool_package%%:*}; package=${tool_package#*:}
   command -v "$tool" >/dev/null 2>&1 || need_packages+=("$package")
 done

@@ -28,4 +28,5 @@ macro_rules! on_both_backends {
 mod issue;
 mod rejections;
 mod remote;
+mod render;
 mod support;
