@@ -77,11 +77,14 @@ impl Grid {
 
     /// Applies (or, applied twice, removes) data mask `mask` (0–7) to the non-function modules.
     pub(crate) fn apply_mask(&mut self, mask: u8) {
-        let size = self.size;
-        for ((index, module), &function) in self.dark.iter_mut().enumerate().zip(&self.function) {
-            let (y, x) = (index / size, index % size);
-            if !function && super::penalty::flips(mask, x, y) {
-                *module = !*module;
+        let rows = self
+            .dark
+            .chunks_exact_mut(self.size)
+            .zip(self.function.chunks_exact(self.size));
+        for (y, (dark, function)) in rows.enumerate() {
+            let pattern = super::penalty::mask_row(mask, y);
+            for (x, (module, &function)) in dark.iter_mut().zip(function).enumerate() {
+                *module ^= !function && pattern.bit(x);
             }
         }
     }
@@ -99,7 +102,12 @@ impl Grid {
             .chunks_exact(self.size)
             .zip(self.function.chunks_exact(self.size))
             .map(|(dark, function)| {
-                Row::from_bits(dark.iter().zip(function).map(|(&d, &f)| pick(d, f)))
+                let bits: Vec<bool> = dark
+                    .iter()
+                    .zip(function)
+                    .map(|(&d, &f)| pick(d, f))
+                    .collect();
+                Row::from_bits(&bits)
             })
             .collect()
     }

@@ -11,13 +11,13 @@ use super::matrix::{
     Grid, PENALTY_BALANCE, PENALTY_BLOCK, PENALTY_FINDER, PENALTY_RUN, format_modules, mask_bit,
 };
 
-/// Whether mask `mask` flips the module at column `x`, row `y` (table lookup).
-pub(crate) fn flips(mask: u8, x: usize, y: usize) -> bool {
+/// The columns that mask `mask` flips in row `y`, as a bit row.
+pub(crate) fn mask_row(mask: u8, y: usize) -> Row {
     MASK_PATTERNS
         .get(usize::from(mask))
         .and_then(|rows| rows.get(y % MASK_PERIOD))
-        .and_then(|row| row.0.get(x / 64))
-        .is_some_and(|word| (word >> (x % 64)) & 1 == 1)
+        .copied()
+        .unwrap_or_default()
 }
 
 /// The mask (0–7) with the lowest penalty for `grid`, whose data is placed but not masked;
@@ -32,12 +32,7 @@ pub(crate) fn best_mask(grid: &Grid) -> u8 {
     let mut rows = vec![Row::default(); size];
     for mask in 0..8u8 {
         for (y, ((row, data_row), free_row)) in rows.iter_mut().zip(&data).zip(&free).enumerate() {
-            let pattern = MASK_PATTERNS
-                .get(usize::from(mask))
-                .and_then(|rows| rows.get(y % MASK_PERIOD))
-                .copied()
-                .unwrap_or_default();
-            *row = data_row.xor(pattern.and(*free_row));
+            *row = data_row.xor(mask_row(mask, y).and(*free_row));
         }
         for (x, y, dark) in format_modules(size, mask) {
             if let Some(row) = rows.get_mut(y) {
@@ -152,15 +147,23 @@ impl Row {
         row
     }
 
-    /// The row whose bit x is `bit(x)` for the first `bits.len()` columns.
-    pub(crate) fn from_bits(bits: impl Iterator<Item = bool>) -> Self {
+    /// The row whose bit x is `bits[x]`, for up to 192 columns.
+    pub(crate) fn from_bits(bits: &[bool]) -> Self {
         let mut words = [0u64; WORDS];
-        for (x, bit) in bits.enumerate().take(WORDS * 64) {
-            if let Some(word) = words.get_mut(x / 64) {
-                *word |= u64::from(bit) << (x % 64);
-            }
+        for (word, chunk) in words.iter_mut().zip(bits.chunks(64)) {
+            *word = chunk
+                .iter()
+                .rev()
+                .fold(0, |word, &bit| word << 1 | u64::from(bit));
         }
         Self(words)
+    }
+
+    /// Whether bit x is set.
+    pub(crate) fn bit(&self, x: usize) -> bool {
+        self.0
+            .get(x / 64)
+            .is_some_and(|word| (word >> (x % 64)) & 1 == 1)
     }
 
     fn set(&mut self, x: usize, value: bool) {
@@ -310,7 +313,11 @@ mod tests {
         for mask in 0..8 {
             for y in 0..40 {
                 for x in 0..177 {
-                    assert_eq!(flips(mask, x, y), mask_bit(mask, x, y), "{mask} {x} {y}");
+                    assert_eq!(
+                        mask_row(mask, y).bit(x),
+                        mask_bit(mask, x, y),
+                        "{mask} {x} {y}"
+                    );
                 }
             }
         }
