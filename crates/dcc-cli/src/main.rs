@@ -15,6 +15,7 @@ mod keys;
 mod lock;
 mod pharmacy;
 mod pki;
+mod render;
 mod report;
 mod serve;
 mod telemetry;
@@ -47,6 +48,10 @@ enum Command {
     Verify(verify::VerifyArgs),
     /// Print the layers of a certificate (COSE headers, CWT claims, payload) without verifying.
     Decode(decode::DecodeArgs),
+    /// Render a certificate offline: its QR code as PNG or SVG, or the printable A4 PDF.
+    ///
+    /// Exit status: 0 written, 1 not a renderable HC1 code, 2 unreadable input or output.
+    Render(render::RenderArgs),
     /// Run the whole issuing path once on this machine: data folder, portal and certificate
     /// server, one certificate issued through mutual TLS, verified; then keep serving.
     Demo(demo::DemoArgs),
@@ -87,6 +92,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Verify(args) => verify::run(&args),
         Command::Decode(args) => decode::run(&args),
+        Command::Render(args) => render::run(&args),
         Command::Demo(args) => demo::run(&args),
         Command::Serve(args) => serve::run(&args),
         Command::Init(args) => init::run(&args),

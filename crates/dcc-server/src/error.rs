@@ -35,6 +35,9 @@ pub enum ApiError {
     StatementNotAcceptable,
     /// A trust list could not be built.
     TrustList(TrustListPublishError),
+    /// The certificate was issued but its PNG/SVG/PDF form could not be rendered (a defect:
+    /// every issued HC1 string renders). A retry with the same idempotency key gets it.
+    Render,
 }
 
 impl From<StatementError> for ApiError {
@@ -92,7 +95,17 @@ impl IntoResponse for ApiError {
                 Self::NotAcceptable => (
                     StatusCode::NOT_ACCEPTABLE,
                     "not_acceptable",
-                    "Accept must allow application/json or application/cbor+base45".to_owned(),
+                    "Accept must allow application/json, application/cbor+base45, image/png, \
+                     image/svg+xml or application/pdf"
+                        .to_owned(),
+                    &[],
+                ),
+                Self::Render => (
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "render_failed",
+                    "the certificate was issued but could not be rendered; retry with the same \
+                     Idempotency-Key or ask for application/json"
+                        .to_owned(),
                     &[],
                 ),
                 Self::InvalidMonth => (

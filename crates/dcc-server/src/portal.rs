@@ -15,6 +15,7 @@ use dcc_issuance::active_pharmacies::ActivePharmacies;
 use dcc_issuance::billing::BillingSettings;
 use dcc_issuance::issue::{Issuance, Issued, SignService};
 use dcc_issuance::recorder::Recorder;
+use dcc_render::Format;
 use dcc_store::Store;
 use serde_json::json;
 
@@ -90,7 +91,7 @@ async fn certificates_issue(
             clock::random().map_err(|_| ApiError::RandomUnavailable)?,
         )
         .await?;
-    Ok(format.respond(&issued))
+    format.respond(issued).await
 }
 
 /// `GET /trust-list`: the published DSCs in the EU gateway JSON shape.
@@ -118,13 +119,15 @@ async fn openapi_get() -> impl IntoResponse {
 
 const OPENAPI: &str = include_str!("../openapi.json");
 
-/// The answer formats of the German API that this portal produces.
+/// The answer formats: those of the German API, and the rendered code or certificate.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum ResponseFormat {
     /// `application/json`: HC1, UVCI, expiry and type.
     Json,
     /// `application/cbor+base45`: the HC1 text alone.
     Base45,
+    /// `image/png`, `image/svg+xml` or `application/pdf`, rendered by `dcc-render`.
+    Rendered(Format),
 }
 
 impl ResponseFormat {
@@ -139,13 +142,19 @@ impl ResponseFormat {
             match media_type {
                 "application/json" | "application/*" | "*/*" => return Ok(Self::Json),
                 "application/cbor+base45" => return Ok(Self::Base45),
-                _ => {}
+                other => {
+                    if let Some(format) = Format::from_media_type(other) {
+                        return Ok(Self::Rendered(format));
+                    }
+                }
             }
         }
         Err(ApiError::NotAcceptable)
     }
 
-    fn respond(self, issued: &Issued) -> Response {
+    /// The answer for an issued certificate. Rendering is CPU work of about a millisecond for
+    /// the PDF, so it runs on the blocking pool rather than on the async workers.
+    async fn respond(self, issued: Issued) -> Result<Response, ApiError> {
         let mut response = match self {
             Self::Json => Json(json!({
                 "hc1": issued.hc1,
@@ -160,6 +169,22 @@ impl ResponseFormat {
                 issued.hc1.clone(),
             )
                 .into_response(),
+            Self::Rendered(format) => {
+                let hc1 = issued.hc1.clone();
+                let bytes = tokio::task::spawn_blocking(move || dcc_render::render(&hc1, format))
+                    .await
+                    .map_err(|_| ApiError::Render)?
+                    .map_err(|error| {
+                        tracing::error!(uvci = %issued.uvci, code = error.code(), "render failed");
+                        ApiError::Render
+                    })?;
+                (
+                    StatusCode::OK,
+                    [(header::CONTENT_TYPE, format.media_type())],
+                    bytes,
+                )
+                    .into_response()
+            }
         };
         if let Ok(uvci) = HeaderValue::from_str(&issued.uvci) {
             response.headers_mut().insert("x-dgc-id", uvci);
@@ -169,6 +194,6 @@ impl ResponseFormat {
                 .headers_mut()
                 .insert("idempotent-replayed", HeaderValue::from_static("true"));
         }
-        response
+        Ok(response)
     }
 }

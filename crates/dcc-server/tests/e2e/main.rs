@@ -30,4 +30,5 @@ mod containment;
 mod issue;
 mod rejections;
 mod remote;
+mod render;
 mod support;
