@@ -17,6 +17,7 @@ mod pharmacy;
 mod pki;
 mod render;
 mod report;
+mod revoke;
 mod serve;
 mod telemetry;
 mod trust;
@@ -76,6 +77,12 @@ enum Command {
     Unlock(lock::UnlockArgs),
     /// List the locks in force.
     Locks(lock::LocksArgs),
+    /// Revoke certificates: by UVCI, from a CSV file, or one pharmacy's in a time window,
+    /// with a reason; audited; published in the revocation list until they expire.
+    Revoke(revoke::RevokeArgs),
+    /// Export the published revocation list (EU batch format).
+    #[command(subcommand)]
+    Revocation(revoke::RevocationCommand),
     /// Monthly statements per pharmacy: close, check, show, fetches.
     #[command(subcommand)]
     Billing(billing::BillingCommand),
@@ -102,6 +109,8 @@ fn main() -> ExitCode {
         Command::Lock(args) => lock::lock(&args),
         Command::Unlock(args) => lock::unlock(&args),
         Command::Locks(args) => lock::list(&args),
+        Command::Revoke(args) => revoke::revoke(&args),
+        Command::Revocation(command) => revoke::run(&command),
         Command::Billing(command) => billing::run(&command),
         Command::Keys(command) => keys::run(&command),
         Command::TrustList(command) => trust_list::run(&command),

@@ -3,6 +3,7 @@
 use std::fmt::Write as _;
 
 use dcc_core::hcert::DecodeError;
+use dcc_core::revocation_list::RevocationCheck;
 use dcc_core::verify::{Verification, format_time};
 use serde_json::{Value, json};
 
@@ -101,6 +102,33 @@ impl Report {
                 .map(|violation| (violation.path.clone(), violation.to_string()))
                 .collect(),
         }
+    }
+
+    /// Adds the revocation check (`dcc verify --revocation`): a listed certificate is invalid
+    /// with the code `revoked`, naming the hash type that matched.
+    pub fn add_revocation(&mut self, check: RevocationCheck) {
+        let (code, message) = match check {
+            RevocationCheck::NotRevoked => ("ok", "not on the revocation list".to_owned()),
+            RevocationCheck::Revoked(hash_type) => (
+                "revoked",
+                format!(
+                    "revoked: its {} hash is on the revocation list",
+                    hash_type.name()
+                ),
+            ),
+            RevocationCheck::Unchecked => (
+                "not_checked",
+                "not checked: the certificate has no kid or no UVCI".to_owned(),
+            ),
+        };
+        if code == "revoked" {
+            self.valid = false;
+        }
+        self.checks.push(Check {
+            name: "revocation",
+            code,
+            message,
+        });
     }
 
     /// The report for input that did not decode.

@@ -5,6 +5,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::Args;
 use dcc_core::hcert;
+use dcc_core::revocation_list::RevocationList;
 use dcc_core::verify::verify_decoded;
 
 use crate::report::Report;
@@ -20,6 +21,10 @@ pub struct VerifyArgs {
     /// The public key (SubjectPublicKeyInfo, PEM or DER) that signs a German DSC list.
     #[arg(long, value_name = "PATH")]
     dsc_list_key: Option<String>,
+    /// A revocation list (EU batch JSON, as `dcc revocation export` writes and
+    /// `GET /revocation-list` serves): a listed certificate is invalid (`revoked`).
+    #[arg(long, value_name = "FILE")]
+    revocation: Option<String>,
     /// Verify as of this time (RFC 3339, e.g. 2021-06-01T18:00:00Z); default: now.
     #[arg(long, value_name = "RFC3339-TIME")]
     at: Option<String>,
@@ -38,9 +43,26 @@ pub fn run(args: &VerifyArgs) -> anyhow::Result<ExitCode> {
         None => clock::now(),
     };
     let trust = trust::load(&args.trust, args.dsc_list_key.as_deref())?;
+    let revocation = match &args.revocation {
+        Some(path) => {
+            let bytes = std::fs::read(path).with_context(|| format!("reading {path}"))?;
+            Some(
+                RevocationList::from_json(&bytes)
+                    .with_context(|| format!("--revocation {path}"))?,
+            )
+        }
+        None => None,
+    };
     let text = input::read_hc1(args.input.as_deref())?;
     let report = match hcert::decode(&text) {
-        Ok(decoded) => Report::from_verification(&verify_decoded(decoded, &trust, clock), clock),
+        Ok(decoded) => {
+            let verification = verify_decoded(decoded, &trust, clock);
+            let mut report = Report::from_verification(&verification, clock);
+            if let Some(list) = &revocation {
+                report.add_revocation(list.check(&verification.hcert));
+            }
+            report
+        }
         Err(error) => Report::from_decode_error(&error, clock),
     };
     if args.json {

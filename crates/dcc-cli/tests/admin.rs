@@ -896,3 +896,91 @@ fn locks_are_set_listed_lifted_and_audited() {
     // init's registration + 2 locks + 1 unlock.
     dir.assert_audit_intact(4);
 }
+
+#[test]
+fn a_revoked_certificate_verifies_as_revoked_from_the_exported_list() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("demo-data");
+    let data_arg = data.to_str().unwrap();
+    assert_exit(
+        &dcc_in(dir.path(), &[], &["demo", "--data", data_arg, "--once"]),
+        0,
+    );
+    let config = data.join("dcc.toml");
+    let config_arg = config.to_str().unwrap();
+    let hc1_path = data.join("demo/hc1.txt");
+    let dsc = data.join("pki/dcc/dsc-v.pem");
+    let list = dir.path().join("revocation.json");
+    let verify = |list: &Path| {
+        dcc_in(
+            dir.path(),
+            &[],
+            &[
+                "verify",
+                "--json",
+                "--trust",
+                dsc.to_str().unwrap(),
+                "--revocation",
+                list.to_str().unwrap(),
+                hc1_path.to_str().unwrap(),
+            ],
+        )
+    };
+
+    // Nothing revoked: an empty list, and the certificate stays valid.
+    let export = ["revocation", "export", "--config", config_arg, "-o"];
+    let mut args = export.to_vec();
+    args.push(list.to_str().unwrap());
+    assert_exit(&dcc_in(dir.path(), &[], &args), 0);
+    assert_eq!(
+        serde_json::from_slice::<Value>(&std::fs::read(&list).unwrap()).unwrap(),
+        serde_json::json!({"batches": []})
+    );
+    let output = verify(&list);
+    assert_exit(&output, 0);
+    let report: Value = serde_json::from_slice(&output.stdout).unwrap();
+    let uvci = report["uvci"].as_str().unwrap().to_owned();
+    let revocation_check = |report: &Value| report["checks"]["revocation"].clone();
+    assert_eq!(revocation_check(&report), "ok");
+
+    // An unknown UVCI is refused and changes nothing; the real one is revoked.
+    let refused = dcc_in(
+        dir.path(),
+        &[],
+        &[
+            "revoke",
+            "--config",
+            config_arg,
+            "--reason",
+            "fraud",
+            "--uvci",
+            &uvci,
+            "--uvci",
+            "URN:UVCI:01:DE:NOPE/1#X",
+        ],
+    );
+    assert_exit(&refused, 2);
+    assert!(
+        stderr(&refused).contains("not issued here (nothing was revoked): URN:UVCI:01:DE:NOPE/1#X"),
+        "{}",
+        stderr(&refused)
+    );
+    let revoked = dcc_in(
+        dir.path(),
+        &[],
+        &[
+            "revoke", "--config", config_arg, "--reason", "fraud", "--uvci", &uvci,
+        ],
+    );
+    assert_exit(&revoked, 0);
+    assert_eq!(
+        stdout(&revoked),
+        format!("revoked 1 certificate(s) (reason fraud)\n  {uvci}\n")
+    );
+    assert_exit(&dcc_in(dir.path(), &[], &args), 0);
+    let output = verify(&list);
+    assert_exit(&output, 1);
+    let report: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(report["valid"], false);
+    assert_eq!(revocation_check(&report), "revoked");
+}

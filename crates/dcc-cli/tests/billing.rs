@@ -58,6 +58,8 @@ fn entry(uvci: &str, at: OffsetDateTime) -> LedgerEntry {
         revoked_at: None,
         revocation_reason: None,
         holder_key: None,
+        country_code_uci_hash: None,
+        signature_hash: None,
     }
 }
 

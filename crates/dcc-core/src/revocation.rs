@@ -38,6 +38,12 @@ impl RevocationHash {
         Self(bytes)
     }
 
+    /// A hash from its base64 form (24 characters); `None` when it is not 16 bytes.
+    pub fn from_base64(text: &str) -> Option<Self> {
+        let bytes: [u8; 16] = STANDARD.decode(text).ok()?.try_into().ok()?;
+        Some(Self(bytes))
+    }
+
     /// The raw 16 bytes.
     pub fn as_bytes(&self) -> &[u8; 16] {
         &self.0

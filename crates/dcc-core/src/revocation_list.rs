@@ -257,8 +257,7 @@ fn algorithm(hcert: &DecodedHcert) -> Option<Algorithm> {
 }
 
 fn parse_hash(text: &str) -> Option<RevocationHash> {
-    let bytes: [u8; 16] = STANDARD.decode(text).ok()?.try_into().ok()?;
-    Some(RevocationHash::from_bytes(bytes))
+    RevocationHash::from_base64(text)
 }
 
 #[cfg(test)]

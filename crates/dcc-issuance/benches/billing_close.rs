@@ -193,6 +193,8 @@ async fn seed_ledger(store: &Store, pharmacies: &[String], rows: usize, start: i
             revoked_at: fraud.then_some(end - 10),
             revocation_reason: fraud.then(|| FRAUD_REASON.to_owned()),
             holder_key: Some(format!("{:064x}", index / 2)),
+            country_code_uci_hash: None,
+            signature_hash: None,
         });
         if batch.len() == batch.capacity() {
             insert(store, &batch).await;

@@ -69,6 +69,13 @@ pub enum AuditEvent {
         /// The lifted lock's reason code.
         reason: String,
     },
+    /// A certificate was revoked.
+    CertificateRevoked {
+        /// The certificate.
+        uvci: String,
+        /// `fraud`, `error` or `duplicate`.
+        reason: &'static str,
+    },
     /// A billing month was closed into statements.
     BillingMonthClosed {
         /// `YYYY-MM`.
@@ -101,6 +108,7 @@ impl AuditEvent {
             Self::PharmacyStatusChanged { .. } => "pharmacy_status_changed",
             Self::IssuanceLocked { .. } => "issuance_locked",
             Self::IssuanceUnlocked { .. } => "issuance_unlocked",
+            Self::CertificateRevoked { .. } => "certificate_revoked",
             Self::BillingMonthClosed { .. } => "billing_month_closed",
             Self::StatementFetched { .. } => "statement_fetched",
         }
@@ -114,7 +122,7 @@ impl AuditEvent {
             | Self::PharmacyRegistered { telematik_id, .. }
             | Self::PharmacyStatusChanged { telematik_id, .. }
             | Self::StatementFetched { telematik_id, .. } => Some(telematik_id),
-            Self::BillingMonthClosed { .. } => None,
+            Self::BillingMonthClosed { .. } | Self::CertificateRevoked { .. } => None,
             Self::IssuanceRejected { telematik_id, .. }
             | Self::AccessRejected { telematik_id, .. } => telematik_id.as_deref(),
             Self::IssuanceLocked { scope, .. } | Self::IssuanceUnlocked { scope, .. } => {
@@ -129,9 +137,9 @@ impl AuditEvent {
     /// The certificate the event concerns.
     pub fn uvci(&self) -> Option<&str> {
         match self {
-            Self::CertificateIssued { uvci, .. } | Self::CertificateReturnedAgain { uvci, .. } => {
-                Some(uvci)
-            }
+            Self::CertificateIssued { uvci, .. }
+            | Self::CertificateReturnedAgain { uvci, .. }
+            | Self::CertificateRevoked { uvci, .. } => Some(uvci),
             _ => None,
         }
     }
@@ -163,6 +171,7 @@ impl AuditEvent {
                     }
                 }
             }
+            Self::CertificateRevoked { reason, .. } => json!({"reason": reason}),
             Self::BillingMonthClosed {
                 month,
                 statements,

@@ -12,7 +12,7 @@ use aws_lc_rs::digest::{SHA256, digest};
 use dcc_billing::holder::HolderKeySecret;
 use dcc_core::model::certificate_type::CertificateType;
 use dcc_core::model::{Dcc, Entry};
-use dcc_core::revocation::uci_hash;
+use dcc_core::revocation::{country_code_uci_hash, signature_hash, uci_hash};
 use dcc_store::ledger::{self, LedgerEntry};
 use dcc_store::{ConflictTarget, Store, StoreError};
 use time::OffsetDateTime;
@@ -240,6 +240,7 @@ impl Issuance<'_> {
         let signed = self.signer.sign(&dcc, now.unix_timestamp()).await?;
         let mut entry = ledger_entry(
             telematik_id,
+            self.country,
             &dcc,
             &signed,
             idempotency_key,
@@ -342,6 +343,7 @@ impl Issuance<'_> {
 
 fn ledger_entry(
     telematik_id: &str,
+    country: &str,
     dcc: &Dcc,
     signed: &SignedCertificate,
     idempotency_key: Option<&str>,
@@ -387,6 +389,11 @@ fn ledger_entry(
         revoked_at: None,
         revocation_reason: None,
         holder_key: None,
+        // `COUNTRYCODEUCI` with the CWT `iss`, as the German app computes it.
+        country_code_uci_hash: Some(
+            country_code_uci_hash(country, dcc.certificate_id()).to_base64(),
+        ),
+        signature_hash: Some(signature_hash(signed.algorithm(), &signed.signature).to_base64()),
     }
 }
 

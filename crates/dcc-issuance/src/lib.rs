@@ -19,5 +19,6 @@ pub mod publication;
 pub mod recorder;
 pub mod registry;
 pub mod request;
+pub mod revocation;
 pub mod signing;
 pub mod violation;

@@ -14,6 +14,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, RwLock};
 
+use dcc_core::algorithm::Algorithm;
 use dcc_core::dsc::Dsc;
 use dcc_core::hcert::cwt::IssueClaims;
 use dcc_core::hcert::{self, EncodeError};
@@ -64,6 +65,21 @@ pub struct SignedCertificate {
     /// The raw COSE signature (for the SIGNATURE revocation hash).
     pub signature: Vec<u8>,
 }
+
+impl SignedCertificate {
+    /// The signature's algorithm, told by its length: ES256 signatures are `r‖s`, 64 bytes;
+    /// PS256 signatures are as long as the RSA modulus (256 bytes and more).
+    pub fn algorithm(&self) -> Algorithm {
+        if self.signature.len() == ES256_SIGNATURE_LEN {
+            Algorithm::Es256
+        } else {
+            Algorithm::Ps256
+        }
+    }
+}
+
+/// Length of a raw ES256 signature (`r‖s`).
+const ES256_SIGNATURE_LEN: usize = 64;
 
 /// Why the certificate server refused or failed to sign.
 #[derive(Debug, thiserror::Error)]

@@ -189,6 +189,8 @@ fn record(n: usize) -> IssuedRecord {
             revoked_at: None,
             revocation_reason: None,
             holder_key: None,
+            country_code_uci_hash: None,
+            signature_hash: None,
         },
         hc1: format!("HC1:{n}"),
         keep_until: T0 + 3600,

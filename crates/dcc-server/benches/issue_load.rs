@@ -762,6 +762,8 @@ async fn store_transaction(
         revoked_at: None,
         revocation_reason: None,
         holder_key: None,
+        country_code_uci_hash: None,
+        signature_hash: None,
     };
     recorder
         .issued(IssuedRecord {

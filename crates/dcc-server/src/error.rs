@@ -35,6 +35,8 @@ pub enum ApiError {
     StatementNotAcceptable,
     /// A trust list could not be built.
     TrustList(TrustListPublishError),
+    /// The revocation list could not be read (the database failed).
+    RevocationList,
     /// The certificate was issued but its PNG/SVG/PDF form could not be rendered (a defect:
     /// every issued HC1 string renders). A retry with the same idempotency key gets it.
     Render,
@@ -84,6 +86,12 @@ impl IntoResponse for ApiError {
                     StatusCode::NOT_FOUND,
                     "trust_list_not_configured",
                     "this service publishes no trust list (no trust-list signing key)".to_owned(),
+                    &[],
+                ),
+                Self::RevocationList => (
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "store_unavailable",
+                    "the revocation list cannot be read right now; try again later".to_owned(),
                     &[],
                 ),
                 Self::TrustList(_) => (

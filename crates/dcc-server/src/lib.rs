@@ -16,6 +16,7 @@ pub mod key_loader;
 pub mod key_registry;
 pub mod portal;
 pub mod remote_signer;
+pub mod revocation_api;
 pub mod server;
 pub mod signer_service;
 pub mod tls;

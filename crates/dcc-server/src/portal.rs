@@ -59,6 +59,10 @@ pub fn app(state: PortalState) -> Router {
         )
         .route("/trust-list", get(trust_list_get))
         .route("/trust-list/de", get(trust_list_de_get))
+        .route(
+            "/revocation-list",
+            get(crate::revocation_api::revocation_list_get),
+        )
         .route("/health/live", get(|| async { "ok" }))
         .route("/openapi.json", get(openapi_get))
         .with_state(state)

@@ -62,6 +62,10 @@ pub struct LedgerEntry {
     /// Hex HMAC-SHA256 (server secret) over the standardised names and date of birth: the
     /// same holder without personal data (see `crate::billing`).
     pub holder_key: Option<String>,
+    /// `COUNTRYCODEUCI` revocation hash, base64 (`None` for rows older than migration 5).
+    pub country_code_uci_hash: Option<String>,
+    /// `SIGNATURE` revocation hash, base64 (`None` for rows older than migration 5).
+    pub signature_hash: Option<String>,
 }
 
 /// The three DCC kinds, stored as the payload's group letter.
@@ -162,6 +166,8 @@ fn bind_entry<'q>(
         .bind(entry.revoked_at)
         .bind(entry.revocation_reason.as_deref())
         .bind(entry.holder_key.as_deref())
+        .bind(entry.country_code_uci_hash.as_deref())
+        .bind(entry.signature_hash.as_deref())
 }
 
 /// Looks an entry up by UVCI. Pass `&mut *tx` or `store.pool()`.
@@ -385,6 +391,8 @@ fn from_row(row: &AnyRow) -> Result<LedgerEntry, StoreError> {
         revoked_at: row.try_get("revoked_at").map_err(query_error)?,
         revocation_reason: row.try_get("revocation_reason").map_err(query_error)?,
         holder_key: row.try_get("holder_key").map_err(query_error)?,
+        country_code_uci_hash: row.try_get("country_code_uci_hash").map_err(query_error)?,
+        signature_hash: row.try_get("signature_hash").map_err(query_error)?,
     })
 }
 
@@ -409,23 +417,25 @@ const RESPONSE_KEYS: &[UniqueKey] = &[UniqueKey {
 
 const INSERT_PREFIX: &str = "INSERT INTO certificate_ledger (uvci, telematik_id, \
      certificate_type, product, dose_number, total_doses, event_date, kid, uci_hash, issued_at, \
-     expires_at, idempotency_key, request_hash, revoked_at, revocation_reason, holder_key) \
-     VALUES ";
+     expires_at, idempotency_key, request_hash, revoked_at, revocation_reason, holder_key, \
+     country_code_uci_hash, signature_hash) VALUES ";
 
 /// Columns per ledger row in [`INSERT_PREFIX`] (see [`bind_entry`]).
-const INSERT_COLUMNS: usize = 16;
+const INSERT_COLUMNS: usize = 18;
 
-/// Most rows per multi-row insert (a power of two): 64 × 16 parameters stays far below either
+/// Most rows per multi-row insert (a power of two): 64 × 18 parameters stays far below either
 /// backend's limit.
 const INSERT_CHUNK: usize = 64;
 
 const FIND_BY_UVCI: &str = "SELECT uvci, telematik_id, certificate_type, product, dose_number, \
      total_doses, event_date, kid, uci_hash, issued_at, expires_at, idempotency_key, \
-     request_hash, revoked_at, revocation_reason, holder_key FROM certificate_ledger WHERE uvci = $1";
+     request_hash, revoked_at, revocation_reason, holder_key, country_code_uci_hash, \
+     signature_hash FROM certificate_ledger WHERE uvci = $1";
 
 const FIND_BY_IDEMPOTENCY_KEY: &str = "SELECT uvci, telematik_id, certificate_type, product, \
      dose_number, total_doses, event_date, kid, uci_hash, issued_at, expires_at, \
-     idempotency_key, request_hash, revoked_at, revocation_reason, holder_key \
+     idempotency_key, request_hash, revoked_at, revocation_reason, holder_key, \
+     country_code_uci_hash, signature_hash \
      FROM certificate_ledger WHERE telematik_id = $1 AND idempotency_key = $2";
 
 const COUNT_BY_PHARMACY: &str = "SELECT COUNT(*) FROM certificate_ledger \

@@ -27,6 +27,7 @@ pub mod locks;
 mod migrate;
 pub mod pharmacies;
 pub mod provision;
+pub mod revocation;
 pub mod signing_keys;
 
 pub use db::{Backend, Store};

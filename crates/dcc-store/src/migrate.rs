@@ -106,6 +106,11 @@ const SQLITE_MIGRATIONS: &[Migration] = &[
         description: "issuance_locks",
         sql: include_str!("../migrations/sqlite/0004_issuance_locks.sql"),
     },
+    Migration {
+        version: 5,
+        description: "revocation_hashes",
+        sql: include_str!("../migrations/sqlite/0005_revocation_hashes.sql"),
+    },
 ];
 
 const POSTGRES_MIGRATIONS: &[Migration] = &[
@@ -128,6 +133,11 @@ const POSTGRES_MIGRATIONS: &[Migration] = &[
         version: 4,
         description: "issuance_locks",
         sql: include_str!("../migrations/postgres/0004_issuance_locks.sql"),
+    },
+    Migration {
+        version: 5,
+        description: "revocation_hashes",
+        sql: include_str!("../migrations/postgres/0005_revocation_hashes.sql"),
     },
 ];
 

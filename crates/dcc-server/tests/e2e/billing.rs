@@ -42,6 +42,8 @@ fn entry(
         revoked_at: None,
         revocation_reason: None,
         holder_key: None,
+        country_code_uci_hash: None,
+        signature_hash: None,
     }
 }
 

@@ -31,4 +31,5 @@ mod issue;
 mod rejections;
 mod remote;
 mod render;
+mod revocation;
 mod support;

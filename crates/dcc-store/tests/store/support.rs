@@ -178,6 +178,8 @@ pub fn vaccination(uvci: &str, telematik_id: &str, idempotency_key: Option<&str>
         revoked_at: None,
         revocation_reason: None,
         holder_key: None,
+        country_code_uci_hash: None,
+        signature_hash: None,
     }
 }
 
