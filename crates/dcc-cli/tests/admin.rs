@@ -876,6 +876,13 @@ fn locks_are_set_listed_lifted_and_audited() {
     // Exactly one scope, and a reason code.
     let output = dir.dcc(&["lock", "--all", "--pharmacy", DEFAULT_ID, "--reason", "x"]);
     assert_exit(&output, 2);
+    let output = dir.dcc(&["lock", "--operator", "op-1", "--reason", "fraud_suspected"]);
+    assert_exit(&output, 2);
+    assert!(
+        stderr(&output).contains("operator locks need operator accounts"),
+        "{}",
+        stderr(&output)
+    );
     let output = dir.dcc(&["lock", "--all", "--reason", "Not a code"]);
     assert_exit(&output, 2);
     assert!(

@@ -32,6 +32,12 @@ pub enum KillSwitchError {
     /// The pharmacy or operator id is empty or has whitespace.
     #[error("{0:?} is not a valid target (1 to 128 characters, no whitespace)")]
     InvalidTarget(String),
+    /// Operator accounts do not exist yet (issue #5), so an operator lock could not be enforced.
+    #[error(
+        "operator locks need operator accounts, which this version does not have yet; lock the \
+         pharmacy instead"
+    )]
+    OperatorsNotAvailable,
     /// The database failed.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -47,6 +53,9 @@ pub async fn lock(
     now: i64,
 ) -> Result<IssuanceLock, KillSwitchError> {
     check_scope(&scope)?;
+    if matches!(scope, LockScope::Operator(_)) {
+        return Err(KillSwitchError::OperatorsNotAvailable);
+    }
     if reason.is_empty()
         || reason.len() > MAX_REASON_LEN
         || !reason
