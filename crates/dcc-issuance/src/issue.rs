@@ -37,6 +37,12 @@ pub trait SignService: Send + Sync {
         dcc: &'a Dcc,
         now: i64,
     ) -> Pin<Box<dyn Future<Output = Result<SignedCertificate, SignServiceError>> + Send + 'a>>;
+
+    /// Whether the certificate server can sign now (for readiness checks). In the same process
+    /// it can, its keys being loaded; a remote one is asked.
+    fn ready(&self) -> Pin<Box<dyn Future<Output = Result<(), SignServiceError>> + Send + '_>> {
+        Box::pin(async { Ok(()) })
+    }
 }
 
 /// Why the certificate server did not sign.

@@ -11,6 +11,7 @@ pub mod billing_close;
 pub mod clock;
 pub mod config;
 pub mod error;
+pub mod health;
 pub mod identity;
 pub mod key_loader;
 pub mod key_registry;

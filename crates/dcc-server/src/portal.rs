@@ -64,6 +64,7 @@ pub fn app(state: PortalState) -> Router {
             get(crate::revocation_api::revocation_list_get),
         )
         .route("/health/live", get(|| async { "ok" }))
+        .route("/health/ready", get(crate::health::ready_get))
         .route("/openapi.json", get(openapi_get))
         .with_state(state)
 }

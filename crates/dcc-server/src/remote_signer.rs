@@ -37,6 +37,7 @@ pub const MAX_CLOCK_SKEW_SECONDS: i64 = 300;
 pub struct RemoteSigner {
     client: reqwest::Client,
     sign_url: Url,
+    health_url: Url,
     configured: TrustList,
     trust: std::sync::RwLock<std::sync::Arc<TrustList>>,
     issuer: String,
@@ -145,6 +146,7 @@ impl RemoteSigner {
             return Err(invalid_url());
         }
         let sign_url = base.join("/sign").map_err(|_| invalid_url())?;
+        let health_url = base.join("/health/live").map_err(|_| invalid_url())?;
         if settings.dscs.is_empty() {
             return Err(RemoteSignerSetupError::NoDscs);
         }
@@ -163,6 +165,7 @@ impl RemoteSigner {
         Ok(Self {
             client,
             sign_url,
+            health_url,
             trust: std::sync::RwLock::new(std::sync::Arc::new(settings.dscs.clone())),
             configured: settings.dscs,
             issuer: settings.issuer,
@@ -297,6 +300,24 @@ impl SignService for RemoteSigner {
     ) -> Pin<Box<dyn Future<Output = Result<SignedCertificate, SignServiceError>> + Send + 'a>>
     {
         Box::pin(self.sign_remote(dcc, now))
+    }
+
+    fn ready(&self) -> Pin<Box<dyn Future<Output = Result<(), SignServiceError>> + Send + '_>> {
+        Box::pin(async {
+            let response = self
+                .client
+                .get(self.health_url.clone())
+                .send()
+                .await
+                .map_err(|error| unavailable(RemoteSignerError::Transport(error)))?;
+            match response.status() {
+                status if status.is_success() => Ok(()),
+                status => Err(unavailable(RemoteSignerError::UnexpectedStatus {
+                    status: status.as_u16(),
+                    code: None,
+                })),
+            }
+        })
     }
 }
 

@@ -100,6 +100,15 @@ impl Store {
         &self.pool
     }
 
+    /// One round trip to the database (for readiness checks).
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1")
+            .execute(&self.pool)
+            .await
+            .map(|_| ())
+            .map_err(StoreError::Query)
+    }
+
     /// The backend this store talks to.
     pub fn backend(&self) -> Backend {
         self.backend

@@ -332,6 +332,43 @@ async fn signer_down_answers_503_quickly_and_records_nothing() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn readiness_reports_each_hop_and_names_the_signer_when_it_is_down() {
+    let remote = Remote::start().await;
+    let client = remote.portal.client_for(PHARMACY);
+    let ready = |client: reqwest::Client, url: String| async move {
+        let response = client.get(url).send().await.unwrap();
+        let status = response.status().as_u16();
+        (status, response.json::<Value>().await.unwrap())
+    };
+    let url = remote.portal.url("/health/ready");
+    let (status, body) = ready(client.clone(), url.clone()).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["ready"], true);
+    for hop in ["database", "signer"] {
+        assert_eq!(body["hops"][hop]["ok"], true, "{body}");
+        assert!(body["hops"][hop]["latency_ms"].as_f64().unwrap() >= 0.0);
+    }
+
+    remote.stop().await;
+
+    // A portal whose signer is gone (stopped before the portal ever connected: a stopped
+    // in-process server still serves connections it already has).
+    let mut remote = Remote::start().await;
+    remote.signer.take().unwrap().stop().await;
+    let client = remote.portal.client_for(PHARMACY);
+    let url = remote.portal.url("/health/ready");
+    let (status, body) = tokio::time::timeout(Duration::from_secs(5), ready(client, url))
+        .await
+        .expect("readiness did not answer within 5 s");
+    assert_eq!(status, 503, "{body}");
+    assert_eq!(body["ready"], false);
+    assert_eq!(body["hops"]["database"]["ok"], true, "{body}");
+    assert_eq!(body["hops"]["signer"]["ok"], false, "{body}");
+    assert_eq!(body["hops"]["signer"]["code"], "signer_unavailable");
+    remote.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_signer_refuses_a_payload_that_fails_the_issuing_schema() {
     let remote = Remote::start().await;
     let mut invalid = complete_payload();
