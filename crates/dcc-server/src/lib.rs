@@ -15,6 +15,7 @@ pub mod health;
 pub mod identity;
 pub mod key_loader;
 pub mod key_registry;
+pub mod metrics;
 pub mod portal;
 pub mod remote_signer;
 pub mod revocation_api;

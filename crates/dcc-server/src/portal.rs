@@ -45,6 +45,8 @@ pub struct PortalState {
     pub holder_key_secret: Option<Arc<HolderKeySecret>>,
     /// The published trust lists.
     pub trust_lists: Arc<TrustListPublisher>,
+    /// The counters behind `GET /metrics`.
+    pub metrics: Arc<crate::metrics::Metrics>,
 }
 
 /// The portal's routes. Served behind [`crate::tls::serve`], which adds the connection
@@ -65,7 +67,12 @@ pub fn app(state: PortalState) -> Router {
         )
         .route("/health/live", get(|| async { "ok" }))
         .route("/health/ready", get(crate::health::ready_get))
+        .route("/metrics", get(crate::metrics::metrics_get))
         .route("/openapi.json", get(openapi_get))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            crate::metrics::count_requests,
+        ))
         .with_state(state)
 }
 
@@ -87,6 +94,11 @@ async fn certificates_issue(
         issuer_name: &state.issuer_name,
         holder_key_secret: state.holder_key_secret.as_deref(),
     };
+    #[expect(
+        clippy::disallowed_methods,
+        reason = "latency for the metrics, not an input to any decision"
+    )]
+    let started = std::time::Instant::now();
     let issued = issuance
         .issue(
             &pharmacy.telematik_id,
@@ -96,6 +108,11 @@ async fn certificates_issue(
             clock::random().map_err(|_| ApiError::RandomUnavailable)?,
         )
         .await?;
+    if !issued.replayed {
+        state
+            .metrics
+            .issued(issued.certificate_type.key(), started.elapsed());
+    }
     format.respond(issued).await
 }
 

@@ -11,6 +11,8 @@ use dcc_issuance::active_pharmacies::ActivePharmacies;
 use dcc_issuance::audit::AuditEvent;
 use dcc_issuance::issue::SignService;
 use dcc_issuance::recorder::{RecordPolicy, Recorder};
+
+use crate::metrics::Metrics;
 use dcc_issuance::signing::{CertificateServer, SigningError, TypeSigner};
 use dcc_pki::file_signer::{FileSigner, FileSignerError};
 use dcc_store::{Store, StoreError};
@@ -254,16 +256,21 @@ pub async fn start_portal(
         limits: config.limits,
     };
     let recorder = Recorder::start(store.clone(), policy);
+    let metrics = Arc::new(Metrics::new());
     let audit_recorder = recorder.clone();
+    let identify_metrics = metrics.clone();
     let identify = Arc::new(move |leaf: &[u8]| {
         let identity = ConnectionIdentity::from_certificate(leaf, &allowed);
         if let ConnectionIdentity::Rejected(rejection) = &identity {
+            identify_metrics.handshake_failure(rejection.code());
             audit_access_rejected(audit_recorder.clone(), None, rejection.code());
         }
         identity
     });
     let reject_recorder = recorder.clone();
+    let reject_metrics = metrics.clone();
     let on_reject = Arc::new(move |rejection: tls::HandshakeRejection| {
+        reject_metrics.handshake_failure(rejection.code());
         audit_access_rejected(reject_recorder.clone(), None, rejection.code());
     });
     let trust_lists = Arc::new(trust_list_publisher(config, &store).await?);
@@ -277,6 +284,7 @@ pub async fn start_portal(
         billing: Arc::new(config.billing.settings()?),
         holder_key_secret: holder_key_secret(config)?.map(Arc::new),
         trust_lists,
+        metrics,
     });
     let policy = ConnectionPolicy {
         identify,

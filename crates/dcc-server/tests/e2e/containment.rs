@@ -102,7 +102,58 @@ pub(super) async fn rate_limit_answers_429_with_retry_after(backend: Backend) {
     portal.stop().await;
 }
 
+pub(super) async fn metrics_count_requests_certificates_and_refusals(backend: Backend) {
+    let portal = TestPortal::start(backend).await;
+    let client = portal.client_for(PHARMACY);
+    let url = portal.url("/api/certify/v2/issue");
+    assert_eq!(issue(&client, &url).await.0, 200);
+    assert_eq!(issue(&client, &url).await.0, 200);
+    let invalid = client
+        .post(&url)
+        .json(&json!({"nam": {"fn": "Muster"}, "dob": "1964", "v": [{"dn": 1}]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(invalid.status(), 422);
+    // A connection without a client certificate is refused in the handshake.
+    assert!(portal.client(None).get(&url).send().await.is_err());
+
+    // The refused handshake is counted by the accept loop, which may finish just after the
+    // client saw the alert: read until it shows (bounded).
+    let mut text = String::new();
+    for _ in 0..50 {
+        let response = client.get(portal.url("/metrics")).send().await.unwrap();
+        assert_eq!(response.status(), 200);
+        text = response.text().await.unwrap();
+        if text.contains("dcc_tls_handshake_failures_total{") {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    for line in [
+        "dcc_requests_total{route=\"/api/certify/v2/issue\",status=\"200\"} 2",
+        "dcc_requests_total{route=\"/api/certify/v2/issue\",status=\"422\"} 1",
+        "dcc_certificates_issued_total{type=\"v\"} 2",
+        "dcc_issuance_seconds_count 2",
+        "dcc_tls_handshake_failures_total{reason=\"no_client_certificate\"} 1",
+    ] {
+        assert!(
+            text.lines().any(|l| l == line),
+            "missing {line:?} in\n{text}"
+        );
+    }
+    let jobs: u64 = text
+        .lines()
+        .find_map(|l| l.strip_prefix("dcc_writer_jobs_total "))
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(jobs >= 3, "2 certificates and the audited refusal: {jobs}");
+    portal.stop().await;
+}
+
 on_both_backends!(
     lock_holds_on_every_instance,
     rate_limit_answers_429_with_retry_after,
+    metrics_count_requests_certificates_and_refusals,
 );
