@@ -110,7 +110,8 @@ pub type RunningPortal = RunningServer;
 pub type RunningSigner = RunningServer;
 
 impl RunningServer {
-    /// Stops accepting connections and waits for the accept loop to end.
+    /// Graceful shutdown: stops accepting connections, lets open ones finish the requests in
+    /// flight (at most [`crate::tls::DRAIN_TIMEOUT`]), then returns.
     pub async fn stop(self) {
         let _ = self.shutdown.send(());
         let _ = self.task.await;

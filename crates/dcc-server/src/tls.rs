@@ -11,6 +11,7 @@ use std::time::Duration;
 use axum::Router;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto;
+use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
 use rustls::server::WebPkiClientVerifier;
 use rustls::{RootCertStore, ServerConfig};
@@ -205,6 +206,7 @@ where
     F: std::future::Future<Output = ()> + Send,
 {
     let acceptor = TlsAcceptor::from(config);
+    let graceful = GracefulShutdown::new();
     tokio::pin!(shutdown);
     loop {
         let (tcp, _peer) = tokio::select! {
@@ -218,8 +220,9 @@ where
                     continue;
                 }
             },
-            () = &mut shutdown => return Ok(()),
+            () = &mut shutdown => break,
         };
+        let watcher = graceful.watcher();
         let acceptor = acceptor.clone();
         let app = app.clone();
         let policy = policy.clone();
@@ -249,12 +252,26 @@ where
             };
             let identity = (policy.identify)(leaf.as_ref());
             let service = TowerToHyperService::new(app.layer(axum::Extension(identity)));
-            if let Err(error) = auto::Builder::new(TokioExecutor::new())
-                .serve_connection(TokioIo::new(tls), service)
-                .await
-            {
+            let builder = auto::Builder::new(TokioExecutor::new());
+            let connection = builder.serve_connection(TokioIo::new(tls), service);
+            if let Err(error) = watcher.watch(connection).await {
                 tracing::debug!(%error, "connection ended with an error");
             }
         });
     }
+    // Graceful shutdown: no new connections; open ones finish the requests they are serving
+    // (answers are sent only after their certificate is committed) and then close.
+    if tokio::time::timeout(DRAIN_TIMEOUT, graceful.shutdown())
+        .await
+        .is_err()
+    {
+        tracing::warn!(
+            seconds = DRAIN_TIMEOUT.as_secs(),
+            "connections still open after the drain timeout; closing"
+        );
+    }
+    Ok(())
 }
+
+/// How long a stopping server waits for open connections to finish their requests.
+pub const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);

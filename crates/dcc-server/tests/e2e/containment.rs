@@ -152,8 +152,72 @@ pub(super) async fn metrics_count_requests_certificates_and_refusals(backend: Ba
     portal.stop().await;
 }
 
+/// Stopping under load: every request answered 200 has its certificate in the ledger and the
+/// audit chain, nothing else was recorded, and afterwards no request is served.
+pub(super) async fn a_graceful_stop_loses_no_answered_certificate(backend: Backend) {
+    let mut portal = TestPortal::start_configured(backend, Vec::new(), |config| {
+        config.limits = RateLimits::unlimited();
+    })
+    .await;
+    let url = portal.url("/api/certify/v2/issue");
+    let workers: Vec<_> = (0..8)
+        .map(|_| {
+            let client = portal.client_for(PHARMACY);
+            let url = url.clone();
+            tokio::spawn(async move {
+                let mut answered = Vec::new();
+                loop {
+                    let Ok(response) = client.post(&url).json(&body(1)).send().await else {
+                        break;
+                    };
+                    assert_eq!(response.status(), 200);
+                    let Ok(answer) = response.json::<Value>().await else {
+                        break;
+                    };
+                    answered.push(answer["uvci"].as_str().unwrap().to_owned());
+                }
+                answered
+            })
+        })
+        .collect();
+    tokio::time::sleep(std::time::Duration::from_millis(400)).await;
+    portal.portal.take().unwrap().stop().await;
+    let mut answered = Vec::new();
+    for worker in workers {
+        answered.extend(worker.await.unwrap());
+    }
+    assert!(!answered.is_empty());
+    for uvci in &answered {
+        let entry = dcc_store::ledger::find_by_uvci(portal.store.pool(), uvci)
+            .await
+            .unwrap();
+        assert!(
+            entry.is_some(),
+            "{uvci} was answered but is not in the ledger"
+        );
+    }
+    assert_eq!(
+        portal.ledger_count(PHARMACY).await,
+        u64::try_from(answered.len()).unwrap()
+    );
+    let chain = dcc_store::audit::verify_chain(&portal.store).await.unwrap();
+    assert_eq!(chain.first_broken, None);
+    assert!(
+        portal
+            .client_for(PHARMACY)
+            .post(&url)
+            .json(&body(1))
+            .send()
+            .await
+            .is_err(),
+        "a stopped portal must not answer"
+    );
+    portal.stop().await;
+}
+
 on_both_backends!(
     lock_holds_on_every_instance,
     rate_limit_answers_429_with_retry_after,
     metrics_count_requests_certificates_and_refusals,
+    a_graceful_stop_loses_no_answered_certificate,
 );

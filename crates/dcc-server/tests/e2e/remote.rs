@@ -333,7 +333,7 @@ async fn signer_down_answers_503_quickly_and_records_nothing() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn readiness_reports_each_hop_and_names_the_signer_when_it_is_down() {
-    let remote = Remote::start().await;
+    let mut remote = Remote::start().await;
     let client = remote.portal.client_for(PHARMACY);
     let ready = |client: reqwest::Client, url: String| async move {
         let response = client.get(url).send().await.unwrap();
@@ -349,14 +349,8 @@ async fn readiness_reports_each_hop_and_names_the_signer_when_it_is_down() {
         assert!(body["hops"][hop]["latency_ms"].as_f64().unwrap() >= 0.0);
     }
 
-    remote.stop().await;
-
-    // A portal whose signer is gone (stopped before the portal ever connected: a stopped
-    // in-process server still serves connections it already has).
-    let mut remote = Remote::start().await;
+    // The signer goes away; its open connections close with it.
     remote.signer.take().unwrap().stop().await;
-    let client = remote.portal.client_for(PHARMACY);
-    let url = remote.portal.url("/health/ready");
     let (status, body) = tokio::time::timeout(Duration::from_secs(5), ready(client, url))
         .await
         .expect("readiness did not answer within 5 s");
