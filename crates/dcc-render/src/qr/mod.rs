@@ -7,11 +7,15 @@
 //! encoding well below the cost of signing; see the `render` benchmark and BENCHMARKS.md.
 
 mod codewords;
+mod layout;
 mod matrix;
 mod penalty;
 mod reed_solomon;
+mod row;
 
-use self::matrix::Grid;
+use self::layout::Layout;
+use self::penalty::MAX_SIZE;
+use self::row::Row;
 
 /// Why a text cannot be encoded.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -40,17 +44,18 @@ impl QrCode {
         let bytes = text.as_bytes();
         let version = codewords::smallest_version(bytes.len())?;
         let codewords = codewords::build(bytes, version)?;
-        let mut grid = Grid::new(version);
-        grid.place(&codewords);
-        let mask = penalty::best_mask(&grid);
-        grid.apply_mask(mask);
-        grid.draw_format(mask);
-        let size = grid.size();
+        let layout = Layout::of(version);
+        // The narrowest rows that hold the symbol plus the bits the penalty looks past it.
+        let (mask, modules) = match layout.size() {
+            ..=64 => modules::<1>(layout, &codewords),
+            ..=128 => modules::<2>(layout, &codewords),
+            _ => modules::<3>(layout, &codewords),
+        };
         Ok(Self {
             version,
             mask,
-            size,
-            modules: grid.into_modules(),
+            size: layout.size(),
+            modules,
         })
     }
 
@@ -85,6 +90,25 @@ impl QrCode {
     }
 }
 
+/// Places `codewords` in the layout, picks the mask and returns it with the final modules, with
+/// rows of `W` words.
+fn modules<const W: usize>(layout: &Layout, codewords: &[u8]) -> (u8, Vec<bool>) {
+    let size = layout.size();
+    let mut data = [Row::<W>::default(); MAX_SIZE];
+    let mut symbol = [Row::<W>::default(); MAX_SIZE];
+    let (Some(data), Some(symbol)) = (data.get_mut(..size), symbol.get_mut(..size)) else {
+        return (0, Vec::new());
+    };
+    layout.place(codewords, data);
+    let mask = penalty::best_mask(data, layout.free());
+    penalty::apply_mask(data, layout.free(), mask, symbol);
+    let mut modules = Vec::with_capacity(size * size);
+    for row in symbol.iter() {
+        modules.extend((0..size).map(|x| row.bit(x)));
+    }
+    (mask, modules)
+}
+
 /// Width of the light margin around the symbol, in modules (ISO/IEC 18004 §6.3.8).
 pub const QUIET_ZONE: usize = 4;
 
@@ -104,6 +128,46 @@ mod tests {
                 char::from(ALPHABET[(state % 45) as usize])
             })
             .collect()
+    }
+
+    /// The encoder spelled out module by module on a [`matrix::Grid`]: placement along the
+    /// zigzag, every mask applied and scored with the reference penalty.
+    fn reference(text: &str) -> QrCode {
+        let version = codewords::smallest_version(text.len()).unwrap();
+        let mut grid = matrix::Grid::new(version);
+        grid.place(&codewords::build(text.as_bytes(), version).unwrap());
+        let scores: Vec<u32> = (0..8)
+            .map(|mask| {
+                let mut masked = grid.clone();
+                masked.apply_mask(mask);
+                masked.draw_format(mask);
+                masked.penalty()
+            })
+            .collect();
+        let lowest = scores.iter().min().unwrap();
+        let mask = scores.iter().position(|score| score == lowest).unwrap() as u8;
+        grid.apply_mask(mask);
+        grid.draw_format(mask);
+        QrCode {
+            version,
+            mask,
+            size: grid.size(),
+            modules: grid.into_modules(),
+        }
+    }
+
+    #[test]
+    fn bit_row_encoder_matches_the_module_by_module_reference() {
+        let mut versions = std::collections::BTreeSet::new();
+        for len in (1..=2420).step_by(41).chain([16, 17, 598, 2420]) {
+            for seed in [3, 8] {
+                let text = text_of(len, seed * len as u64);
+                let code = QrCode::encode(&text).unwrap();
+                assert_eq!(code, reference(&text), "{len} characters, seed {seed}");
+                versions.insert(code.version());
+            }
+        }
+        assert!(versions.len() >= 36, "{versions:?}");
     }
 
     /// FNV-1a over version, mask and modules of every symbol.

@@ -1,0 +1,80 @@
+//! What every symbol of one version shares, worked out once per version and kept for the life
+//! of the process: the function patterns as bit rows, the modules left free for data, and the
+//! position of each data bit (ISO/IEC 18004 §6.3, §7.7.3). Encoding then only places the
+//! codeword bits and scores the masks.
+
+use std::sync::OnceLock;
+
+use super::matrix::Grid;
+use super::row::Row;
+
+/// The fixed part of a symbol of one version.
+pub(crate) struct Layout {
+    size: usize,
+    /// Function patterns as drawn by [`Grid::new`] (format area with the bits of mask 0).
+    function: Vec<Row<3>>,
+    /// The modules that are not function patterns: data, error correction and remainder.
+    free: Vec<Row<3>>,
+    /// For each codeword bit in order, its module as `y << 8 | x`.
+    positions: Vec<u16>,
+}
+
+impl Layout {
+    /// The layout of `version` (1–40), built on first use.
+    pub(crate) fn of(version: u8) -> &'static Self {
+        static LAYOUTS: [OnceLock<Layout>; 40] = [const { OnceLock::new() }; 40];
+        let index = usize::from(version.clamp(1, 40)) - 1;
+        let [first, ..] = &LAYOUTS;
+        LAYOUTS
+            .get(index)
+            .unwrap_or(first)
+            .get_or_init(|| Self::build(version.clamp(1, 40)))
+    }
+
+    fn build(version: u8) -> Self {
+        let grid = Grid::new(version);
+        let mut positions: Vec<u16> = grid
+            .data_positions()
+            .into_iter()
+            .map(|(x, y)| (y << 8 | x) as u16)
+            .collect();
+        // Remainder bits (fewer than 8) hold no codeword and stay light.
+        positions.truncate(positions.len() / 8 * 8);
+        Self {
+            size: grid.size(),
+            function: grid.rows(|dark, function| dark && function),
+            free: grid.rows(|_, function| !function),
+            positions,
+        }
+    }
+
+    /// Side length in modules.
+    pub(crate) fn size(&self) -> usize {
+        self.size
+    }
+
+    /// The non-function modules, row by row.
+    pub(crate) fn free(&self) -> &[Row<3>] {
+        &self.free
+    }
+
+    /// Writes into `rows` (one per symbol row) the function patterns and the bits of
+    /// `codewords`, most significant bit first, in placement order.
+    pub(crate) fn place<const W: usize>(&self, codewords: &[u8], rows: &mut [Row<W>]) {
+        for (row, function) in rows.iter_mut().zip(&self.function) {
+            *row = Row::narrow(function);
+        }
+        for (&byte, positions) in codewords.iter().zip(self.positions.chunks_exact(8)) {
+            for (shift, &position) in (0..8).rev().zip(positions) {
+                let x = usize::from(position & 0xFF);
+                let bit = u64::from(byte >> shift & 1);
+                if let Some(word) = rows
+                    .get_mut(usize::from(position >> 8))
+                    .and_then(|row| row.0.get_mut(x / 64))
+                {
+                    *word |= bit << (x % 64);
+                }
+            }
+        }
+    }
+}
