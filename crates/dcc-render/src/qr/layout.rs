@@ -6,6 +6,7 @@
 use std::sync::OnceLock;
 
 use super::matrix::Grid;
+use super::penalty::MAX_SIZE;
 use super::row::Row;
 
 /// The fixed part of a symbol of one version.
@@ -15,7 +16,7 @@ pub(crate) struct Layout {
     function: Vec<Row<3>>,
     /// The modules that are not function patterns: data, error correction and remainder.
     free: Vec<Row<3>>,
-    /// For each codeword bit in order, its module as `y << 8 | x`.
+    /// For each codeword bit in order, its module as `y · 192 + x`.
     positions: Vec<u16>,
 }
 
@@ -36,7 +37,7 @@ impl Layout {
         let mut positions: Vec<u16> = grid
             .data_positions()
             .into_iter()
-            .map(|(x, y)| (y << 8 | x) as u16)
+            .map(|(x, y)| (y * 192 + x) as u16)
             .collect();
         // Remainder bits (fewer than 8) hold no codeword and stay light.
         positions.truncate(positions.len() / 8 * 8);
@@ -61,20 +62,21 @@ impl Layout {
     /// Writes into `rows` (one per symbol row) the function patterns and the bits of
     /// `codewords`, most significant bit first, in placement order.
     pub(crate) fn place<const W: usize>(&self, codewords: &[u8], rows: &mut [Row<W>]) {
-        for (row, function) in rows.iter_mut().zip(&self.function) {
-            *row = Row::narrow(function);
-        }
+        // Bit `y · 192 + x` is the module at (x, y): one word lookup per codeword bit.
+        let mut words = [0u64; 3 * MAX_SIZE];
         for (&byte, positions) in codewords.iter().zip(self.positions.chunks_exact(8)) {
             for (shift, &position) in (0..8).rev().zip(positions) {
-                let x = usize::from(position & 0xFF);
-                let bit = u64::from(byte >> shift & 1);
-                if let Some(word) = rows
-                    .get_mut(usize::from(position >> 8))
-                    .and_then(|row| row.0.get_mut(x / 64))
-                {
-                    *word |= bit << (x % 64);
+                if let Some(word) = words.get_mut(usize::from(position >> 6)) {
+                    *word |= u64::from(byte >> shift & 1) << (position & 63);
                 }
             }
+        }
+        let placed = words.chunks_exact(3);
+        for ((row, function), placed) in rows.iter_mut().zip(&self.function).zip(placed) {
+            *row = Row(std::array::from_fn(|word| {
+                let function = function.0.get(word).copied().unwrap_or(0);
+                function | placed.get(word).copied().unwrap_or(0)
+            }));
         }
     }
 }
