@@ -1,12 +1,12 @@
 //! What every symbol of one version shares, worked out once per version and kept for the life
-//! of the process: the function patterns as bit rows, the modules left free for data, and the
-//! position of each data bit (ISO/IEC 18004 §6.3, §7.7.3). Encoding then only places the
+//! of the process: the function patterns as bit rows, the position of each data bit, and what
+//! each data mask flips (ISO/IEC 18004 §6.3, §7.7.3, §7.8.2). Encoding then only places the
 //! codeword bits and scores the masks.
 
 use std::sync::OnceLock;
 
-use super::matrix::Grid;
-use super::penalty::MAX_SIZE;
+use super::matrix::{Grid, format_modules};
+use super::penalty::{MAX_SIZE, mask_row};
 use super::row::Row;
 
 /// The fixed part of a symbol of one version.
@@ -14,10 +14,11 @@ pub(crate) struct Layout {
     size: usize,
     /// Function patterns as drawn by [`Grid::new`] (format area with the bits of mask 0).
     function: Vec<Row<3>>,
-    /// The modules that are not function patterns: data, error correction and remainder.
-    free: Vec<Row<3>>,
     /// For each codeword bit in order, its module as `y · 192 + x`.
     positions: Vec<u16>,
+    /// For each mask, `size` rows: the modules that change from the unmasked symbol (with the
+    /// format bits of mask 0) to the masked one with its own format bits.
+    flips: Vec<Row<3>>,
 }
 
 impl Layout {
@@ -41,11 +42,30 @@ impl Layout {
             .collect();
         // Remainder bits (fewer than 8) hold no codeword and stay light.
         positions.truncate(positions.len() / 8 * 8);
+        let size = grid.size();
+        let free = grid.rows(|_, function| !function);
+        let mut flips = Vec::with_capacity(8 * size);
+        for mask in 0..8 {
+            let first = flips.len();
+            flips.extend(
+                free.iter()
+                    .enumerate()
+                    .map(|(y, free)| mask_row::<3>(mask, y).and(*free)),
+            );
+            let format = format_modules(size, 0)
+                .into_iter()
+                .zip(format_modules(size, mask));
+            for ((x, y, before), (_, _, after)) in format {
+                if let Some(row) = flips.get_mut(first + y) {
+                    row.set(x, before != after);
+                }
+            }
+        }
         Self {
-            size: grid.size(),
+            size,
             function: grid.rows(|dark, function| dark && function),
-            free: grid.rows(|_, function| !function),
             positions,
+            flips,
         }
     }
 
@@ -54,9 +74,10 @@ impl Layout {
         self.size
     }
 
-    /// The non-function modules, row by row.
-    pub(crate) fn free(&self) -> &[Row<3>] {
-        &self.free
+    /// What applying `mask` (0–7) and writing its format bits flips, row by row.
+    pub(crate) fn flips(&self, mask: u8) -> &[Row<3>] {
+        let first = usize::from(mask) * self.size;
+        self.flips.get(first..first + self.size).unwrap_or_default()
     }
 
     /// Writes into `rows` (one per symbol row) the function patterns and the bits of

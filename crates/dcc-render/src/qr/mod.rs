@@ -100,11 +100,14 @@ fn modules<const W: usize>(layout: &Layout, codewords: &[u8]) -> (u8, Vec<bool>)
         return (0, Vec::new());
     };
     layout.place(codewords, data);
-    let mask = penalty::best_mask(data, layout.free());
-    penalty::apply_mask(data, layout.free(), mask, symbol);
+    let mask = penalty::best_mask(data, layout);
+    penalty::apply_mask(data, layout, mask, symbol);
     let mut modules = Vec::with_capacity(size * size);
     for row in symbol.iter() {
-        modules.extend((0..size).map(|x| row.bit(x)));
+        for (index, &word) in row.0.iter().enumerate() {
+            let columns = size.saturating_sub(index * 64).min(64);
+            modules.extend((0..columns).map(|x| (word >> x) & 1 == 1));
+        }
     }
     (mask, modules)
 }

@@ -7,9 +7,8 @@
 //! module. This is what keeps trying all eight masks cheap next to signing (BENCHMARKS.md);
 //! `Grid::penalty` is the module-by-module reference it is tested against.
 
-use super::matrix::{
-    PENALTY_BALANCE, PENALTY_BLOCK, PENALTY_FINDER, PENALTY_RUN, format_modules, mask_bit,
-};
+use super::layout::Layout;
+use super::matrix::{PENALTY_BALANCE, PENALTY_BLOCK, PENALTY_FINDER, PENALTY_RUN, mask_bit};
 use super::row::Row;
 
 /// Rows in the largest symbol (version 40).
@@ -24,27 +23,22 @@ pub(crate) fn mask_row<const W: usize>(mask: u8, y: usize) -> Row<W> {
         .unwrap_or_default()
 }
 
-/// Writes into `out` the symbol with mask `mask` applied to `data` where `free` (the
-/// non-function modules) is set, and the format information for that mask drawn.
+/// Writes into `out` the symbol `data` (placed, unmasked) with `mask` applied and its format
+/// information drawn.
 pub(crate) fn apply_mask<const W: usize>(
     data: &[Row<W>],
-    free: &[Row<3>],
+    layout: &Layout,
     mask: u8,
     out: &mut [Row<W>],
 ) {
-    for (y, ((out, data), free)) in out.iter_mut().zip(data).zip(free).enumerate() {
-        *out = data.xor(mask_row::<W>(mask, y).and(Row::narrow(free)));
-    }
-    for (x, y, dark) in format_modules(data.len(), mask) {
-        if let Some(row) = out.get_mut(y) {
-            row.set(x, dark);
-        }
+    for ((out, data), flip) in out.iter_mut().zip(data).zip(layout.flips(mask)) {
+        *out = data.xor(Row::narrow(flip));
     }
 }
 
 /// The mask (0–7) with the lowest penalty for the symbol whose placed but unmasked modules
 /// are `data`; ties go to the lower mask number.
-pub(crate) fn best_mask<const W: usize>(data: &[Row<W>], free: &[Row<3>]) -> u8 {
+pub(crate) fn best_mask<const W: usize>(data: &[Row<W>], layout: &Layout) -> u8 {
     let size = data.len();
     let mut buffer = [Row::<W>::default(); MAX_SIZE];
     let Some(rows) = buffer.get_mut(..size) else {
@@ -52,7 +46,7 @@ pub(crate) fn best_mask<const W: usize>(data: &[Row<W>], free: &[Row<3>]) -> u8 
     };
     let mut best = (u32::MAX, 0);
     for mask in 0..8u8 {
-        apply_mask(data, free, mask, rows);
+        apply_mask(data, layout, mask, rows);
         let score = penalty(rows);
         if score < best.0 {
             best = (score, mask);
@@ -211,7 +205,7 @@ mod tests {
         let mut grid = Grid::new(version);
         grid.place(&codewords_for(version, seed));
         let data: Vec<Row<W>> = rows_of(&grid);
-        let free = grid.rows(|_, function| !function);
+        let layout = Layout::of(version);
         let mut reference = Vec::new();
         for mask in 0..8 {
             grid.apply_mask(mask);
@@ -223,7 +217,7 @@ mod tests {
                 "version {version}, seed {seed}, mask {mask}, {W} words"
             );
             let mut masked = vec![Row::<W>::default(); grid.size()];
-            apply_mask(&data, &free, mask, &mut masked);
+            apply_mask(&data, layout, mask, &mut masked);
             assert_eq!(
                 masked,
                 rows_of::<W>(&grid),
@@ -234,7 +228,7 @@ mod tests {
         }
         let lowest = reference.iter().min().unwrap();
         let first_lowest = reference.iter().position(|score| score == lowest).unwrap();
-        assert_eq!(usize::from(best_mask(&data, &free)), first_lowest);
+        assert_eq!(usize::from(best_mask(&data, layout)), first_lowest);
     }
 
     #[test]

@@ -36,6 +36,7 @@ impl<const W: usize> Row<W> {
     }
 
     /// Whether bit x is set.
+    #[cfg(test)]
     pub(crate) fn bit(&self, x: usize) -> bool {
         self.0
             .get(x / 64)
