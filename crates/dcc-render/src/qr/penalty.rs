@@ -9,6 +9,9 @@
 
 use super::layout::Layout;
 use super::matrix::{PENALTY_BALANCE, PENALTY_BLOCK, PENALTY_FINDER, PENALTY_RUN, mask_bit};
+
+// The widening of runs by two modules below is worth PENALTY_RUN − 1 extra points per run.
+const _: () = assert!(PENALTY_RUN == 3);
 use super::row::Row;
 
 /// Rows in the largest symbol (version 40).
@@ -68,20 +71,21 @@ pub(crate) fn penalty<const W: usize>(rows: &[Row<W>]) -> u32 {
     let mut score = 0;
     let mut dark_modules = 0;
     let mut previous: Option<(Row<W>, Row<W>)> = None;
-    // Vertical "equal to the row below" for the four rows above this one, nearest first.
+    // Vertical "equal to the row above" for this row and the three above it, nearest first.
     let mut equal_above = [Row::<W>::default(); 4];
-    let mut previous_vertical_run5 = Row::<W>::default();
+    // Vertical runs of five ending at this row and the two above it, nearest first.
+    let mut run5_above = [Row::<W>::default(); 3];
     for (y, &row) in rows.iter().enumerate() {
         dark_modules += row.count();
         let row_light = row.not();
 
-        // Feature 1, horizontal: bit i of `run5` says modules i..i+4 are equal. A run of
-        // length L sets L − 4 such bits, one of them its first, so the bits count once and the
-        // first ones twice more: (L − 4) + 2 = 3 + (L − 5).
+        // Feature 1, horizontal: bit x of `run5` says modules x..x+4 are equal; a run of
+        // length L sets L − 4 such bits, and widened by two to the right L − 2 = 3 + (L − 5)
+        // bits (two runs of one row never share a widened bit). One popcount per row.
         let equal = row.same(row.shr(1)).and(pairs);
         let equal2 = equal.and(equal.shr(1));
         let run5 = equal2.and(equal2.shr(2));
-        score += run5.count() + (PENALTY_RUN - 1) * run5.and(run5.shl(1).not()).count();
+        score += run5.or(run5.shl(1)).or(run5.shl(2)).count();
 
         // Feature 3, horizontal: 1011101 with four light modules before or after (the area
         // outside the symbol is light).
@@ -99,21 +103,29 @@ pub(crate) fn penalty<const W: usize>(rows: &[Row<W>]) -> u32 {
             score += PENALTY_FINDER * (core.and(before).count() + core.and(after).count());
         }
 
-        if let Some((above, above_equal)) = previous {
-            let vertical_equal = above.same(row).and(width);
-            // Feature 2: 2×2 blocks with the row above as the upper half.
-            score += PENALTY_BLOCK * vertical_equal.and(above_equal).and(equal).count();
-            // Feature 1, vertical: rows y−4..y equal, counted at the run's last row.
-            equal_above.rotate_right(1);
-            if let Some(nearest) = equal_above.first_mut() {
-                *nearest = vertical_equal;
+        // Feature 2: 2×2 blocks with the row above as the upper half.
+        let vertical_equal = match previous {
+            Some((above, above_equal)) => {
+                let vertical_equal = above.same(row).and(width);
+                score += PENALTY_BLOCK * vertical_equal.and(above_equal).and(equal).count();
+                vertical_equal
             }
-            let run5 = equal_above.iter().fold(width, |acc, &equal| acc.and(equal));
-            score +=
-                run5.count() + (PENALTY_RUN - 1) * run5.and(previous_vertical_run5.not()).count();
-            previous_vertical_run5 = run5;
-        }
+            None => Row::default(),
+        };
         previous = Some((row, equal));
+
+        // Feature 1, vertical: rows y−4..y equal, marked at the run's last row; a run of L
+        // rows marks L − 4 rows, widened by two upwards to L − 2, counted two rows late.
+        equal_above.rotate_right(1);
+        run5_above.rotate_right(1);
+        if let (Some(nearest), Some(run5)) = (equal_above.first_mut(), run5_above.first_mut()) {
+            *nearest = vertical_equal;
+            *run5 = equal_above.iter().fold(width, |acc, &equal| acc.and(equal));
+        }
+        score += run5_above
+            .iter()
+            .fold(Row::default(), |acc, &run5| acc.or(run5))
+            .count();
 
         // Feature 3, vertical: the pattern in rows y..y+6.
         if y + 7 <= size {
@@ -132,6 +144,9 @@ pub(crate) fn penalty<const W: usize>(rows: &[Row<W>]) -> u32 {
             }
         }
     }
+    // The widened vertical runs of the last two rows.
+    let [last, before_last, _] = run5_above;
+    score += last.or(before_last).count() + last.count();
     // Feature 4.
     let total = (size * size) as u32;
     let steps = (dark_modules * 20).abs_diff(total * 10) / total.max(1);

@@ -64,6 +64,10 @@ impl<const W: usize> Row<W> {
         self.zip(other, |a, b| a & b)
     }
 
+    pub(crate) fn or(self, other: Self) -> Self {
+        self.zip(other, |a, b| a | b)
+    }
+
     pub(crate) fn xor(self, other: Self) -> Self {
         self.zip(other, |a, b| a ^ b)
     }
