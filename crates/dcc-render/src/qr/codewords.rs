@@ -83,13 +83,12 @@ fn interleave(data: &[u8], version: u8) -> Vec<u8> {
 
     let mut data_blocks = Vec::with_capacity(block_count);
     let mut ec = Vec::with_capacity(block_count * ec_len);
-    let mut work = Vec::with_capacity(short_data_len + 1 + ec_len);
     let mut offset = 0;
     for index in 0..block_count {
         let len = short_data_len + usize::from(index >= block_count - long_blocks);
         let block = data.get(offset..offset + len).unwrap_or_default();
         offset += len;
-        encoder.remainder(block, &mut work, &mut ec);
+        encoder.remainder(block, &mut ec);
         data_blocks.push(block);
     }
 

@@ -5,12 +5,15 @@
 use std::sync::OnceLock;
 
 /// Computes error-correction codewords for one block length with a product table: row `f`
-/// holds `f · g(x)` for the generator g of degree `ec_len`, so each data codeword costs one
-/// XOR of `ec_len` bytes.
+/// holds `f · g(x)` for the generator g of degree `ec_len`, padded with zeros to 32 bytes, so
+/// each data codeword costs one shift and one XOR of 32 bytes.
 pub(crate) struct Encoder {
     ec_len: usize,
-    products: Vec<u8>,
+    products: Vec<[u8; PRODUCT_WIDTH]>,
 }
+
+/// Room for the longest remainder, 30 codewords.
+const PRODUCT_WIDTH: usize = 32;
 
 impl Encoder {
     /// The encoder for `ec_len` (1–30) codewords per block, built on first use.
@@ -26,35 +29,32 @@ impl Encoder {
     fn new(ec_len: usize) -> Self {
         let generator = generator(ec_len);
         let products = (0..=255u8)
-            .flat_map(|factor| {
-                generator.iter().map(move |&coefficient_log| {
-                    multiply(factor, exp(usize::from(coefficient_log)))
-                })
+            .map(|factor| {
+                let mut row = [0u8; PRODUCT_WIDTH];
+                for (slot, &coefficient_log) in row.iter_mut().zip(&generator) {
+                    *slot = multiply(factor, exp(usize::from(coefficient_log)));
+                }
+                row
             })
             .collect();
         Self { ec_len, products }
     }
 
     /// Appends to `out` the remainder of `data · xⁿ` divided by the generator polynomial,
-    /// most significant coefficient first; `work` is scratch space.
-    pub(crate) fn remainder(&self, data: &[u8], work: &mut Vec<u8>, out: &mut Vec<u8>) {
-        let n = self.ec_len;
-        work.clear();
-        work.extend_from_slice(data);
-        work.resize(data.len() + n, 0);
-        for index in 0..data.len() {
-            let factor = usize::from(work.get(index).copied().unwrap_or(0));
-            let (Some(rest), Some(product)) = (
-                work.get_mut(index + 1..index + 1 + n),
-                self.products.get(factor * n..factor * n + n),
-            ) else {
-                continue;
-            };
-            for (slot, &term) in rest.iter_mut().zip(product) {
-                *slot ^= term;
-            }
+    /// most significant coefficient first.
+    pub(crate) fn remainder(&self, data: &[u8], out: &mut Vec<u8>) {
+        // The remainder is kept in a 32-byte value (a shift register): each data codeword
+        // shifts it by one and XORs a whole product row in.
+        let zero = [0u8; PRODUCT_WIDTH];
+        let mut rest = zero;
+        for &byte in data {
+            let factor = usize::from(byte ^ rest.first().copied().unwrap_or(0));
+            let product = self.products.get(factor).unwrap_or(&zero);
+            rest = std::array::from_fn(|index| {
+                rest.get(index + 1).copied().unwrap_or(0) ^ product.get(index).copied().unwrap_or(0)
+            });
         }
-        out.extend_from_slice(work.get(data.len()..).unwrap_or_default());
+        out.extend(rest.iter().take(self.ec_len));
     }
 }
 
@@ -156,8 +156,8 @@ mod tests {
             0x10, 0x20, 0x0C, 0x56, 0x61, 0x80, 0xEC, 0x11, 0xEC, 0x11, 0xEC, 0x11, 0xEC, 0x11,
             0xEC, 0x11,
         ];
-        let (mut work, mut out) = (Vec::new(), Vec::new());
-        Encoder::for_length(10).remainder(&data, &mut work, &mut out);
+        let mut out = Vec::new();
+        Encoder::for_length(10).remainder(&data, &mut out);
         assert_eq!(
             out,
             vec![0xA5, 0x24, 0xD4, 0xC1, 0xED, 0x36, 0xC7, 0x87, 0x2C, 0x55]
