@@ -50,7 +50,7 @@ pub(crate) fn best_mask<const W: usize>(data: &[Row<W>], layout: &Layout) -> u8 
     let mut best = (u32::MAX, 0);
     for mask in 0..8u8 {
         apply_mask(data, layout, mask, rows);
-        let score = penalty(rows);
+        let score = penalty_up_to(rows, best.0);
         if score < best.0 {
             best = (score, mask);
         }
@@ -59,7 +59,14 @@ pub(crate) fn best_mask<const W: usize>(data: &[Row<W>], layout: &Layout) -> u8 
 }
 
 /// The penalty of a masked symbol given as rows (§7.8.3, features 1–4).
+#[cfg(test)]
 pub(crate) fn penalty<const W: usize>(rows: &[Row<W>]) -> u32 {
+    penalty_up_to(rows, u32::MAX)
+}
+
+/// The penalty of a masked symbol given as rows, or, as soon as the score so far reaches
+/// `limit`, that partial score (every feature only adds, so the symbol cannot score lower).
+fn penalty_up_to<const W: usize>(rows: &[Row<W>], limit: u32) -> u32 {
     let size = rows.len();
     let width = Row::<W>::ones(size);
     let pairs = Row::<W>::ones(size.saturating_sub(1));
@@ -126,6 +133,10 @@ pub(crate) fn penalty<const W: usize>(rows: &[Row<W>]) -> u32 {
             .iter()
             .fold(Row::default(), |acc, &run5| acc.or(run5))
             .count();
+
+        if score >= limit {
+            return score;
+        }
 
         // Feature 3, vertical: the pattern in rows y..y+6.
         if y + 7 <= size {
