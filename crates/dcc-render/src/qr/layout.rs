@@ -16,6 +16,8 @@ pub(crate) struct Layout {
     function: Vec<Row<3>>,
     /// For each codeword bit in order, its module as `y · 192 + x`.
     positions: Vec<u16>,
+    /// For each codeword, its shape if it is one of the two regular ones.
+    placements: Vec<Placement>,
     /// For each mask, `size` rows: the modules that change from the unmasked symbol (with the
     /// format bits of mask 0) to the masked one with its own format bits.
     flips: Vec<Row<3>>,
@@ -38,7 +40,7 @@ impl Layout {
         let mut positions: Vec<u16> = grid
             .data_positions()
             .into_iter()
-            .map(|(x, y)| (y * 192 + x) as u16)
+            .map(|(x, y)| (y * ROW_BITS + x) as u16)
             .collect();
         // Remainder bits (fewer than 8) hold no codeword and stay light.
         positions.truncate(positions.len() / 8 * 8);
@@ -61,10 +63,12 @@ impl Layout {
                 }
             }
         }
+        let placements = positions.chunks_exact(8).map(Placement::of).collect();
         Self {
             size,
             function: grid.rows(|dark, function| dark && function),
             positions,
+            placements,
             flips,
         }
     }
@@ -85,10 +89,42 @@ impl Layout {
     pub(crate) fn place<const W: usize>(&self, codewords: &[u8], rows: &mut [Row<W>]) {
         // Bit `y · 192 + x` is the module at (x, y): one word lookup per codeword bit.
         let mut words = [0u64; 3 * MAX_SIZE];
-        for (&byte, positions) in codewords.iter().zip(self.positions.chunks_exact(8)) {
-            for (shift, &position) in (0..8).rev().zip(positions) {
-                if let Some(word) = words.get_mut(usize::from(position >> 6)) {
-                    *word |= u64::from(byte >> shift & 1) << (position & 63);
+        let mut put = |position: usize, bits: u8| {
+            if let Some(word) = words.get_mut(position / 64) {
+                *word |= u64::from(bits) << (position % 64);
+            }
+        };
+        let codewords = codewords
+            .iter()
+            .zip(self.positions.chunks_exact(8))
+            .zip(&self.placements);
+        for ((&byte, positions), placement) in codewords {
+            match *placement {
+                Placement::Block { left, upward, odd } => {
+                    let row = |k: usize| {
+                        if upward {
+                            usize::from(left).wrapping_sub(k * ROW_BITS)
+                        } else {
+                            usize::from(left) + k * ROW_BITS
+                        }
+                    };
+                    if odd {
+                        put(row(0), byte >> 7);
+                        put(row(1), byte >> 5 & 0b11);
+                        put(row(2), byte >> 3 & 0b11);
+                        put(row(3), byte >> 1 & 0b11);
+                        put(row(4) + 1, byte & 1);
+                    } else {
+                        put(row(0), byte >> 6);
+                        put(row(1), byte >> 4 & 0b11);
+                        put(row(2), byte >> 2 & 0b11);
+                        put(row(3), byte & 0b11);
+                    }
+                }
+                Placement::Scattered => {
+                    for (shift, &position) in (0..8).rev().zip(positions) {
+                        put(usize::from(position), byte >> shift & 1);
+                    }
                 }
             }
         }
@@ -99,5 +135,98 @@ impl Layout {
                 function | placed.get(word).copied().unwrap_or(0)
             }));
         }
+    }
+}
+
+/// Bits per row in the placement buffer (three words).
+const ROW_BITS: usize = 192;
+
+/// How the eight bits of one codeword are laid out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Placement {
+    /// Most codewords: consecutive rows (going up or down) of the two columns the zigzag is
+    /// filling, right module first, with each row's two modules in one word. `left` is the
+    /// position of the left module in the first row. Even: four rows of two bits. Odd (after
+    /// a function module shifted the zigzag by one): bit 7 alone on the left, three rows of
+    /// two bits, bit 0 alone on the right.
+    Block { left: u16, upward: bool, odd: bool },
+    /// Next to function patterns, at the turns and across word boundaries: bit by bit.
+    Scattered,
+}
+
+impl Placement {
+    /// The placement of the codeword whose eight bit positions are `positions`.
+    fn of(positions: &[u16]) -> Self {
+        let (Some(&first), Some(&second), Some(&third)) =
+            (positions.first(), positions.get(1), positions.get(2))
+        else {
+            return Self::Scattered;
+        };
+        let upward = third < first;
+        for (left, odd) in [(second, false), (first, true)] {
+            let block = Self::Block { left, upward, odd };
+            let Some(modules) = block.modules() else {
+                continue;
+            };
+            // The two bits written together must share a word.
+            let pairs = if odd { [1, 3, 5] } else { [0, 2, 4] };
+            let one_word = pairs
+                .iter()
+                .chain(if odd { None } else { Some(&6) })
+                .all(|&index| {
+                    let right = modules.get(index).copied().unwrap_or(0);
+                    let left = modules.get(index + 1).copied().unwrap_or(0);
+                    right / 64 == left / 64
+                });
+            if modules.as_slice() == positions && one_word {
+                return block;
+            }
+        }
+        Self::Scattered
+    }
+
+    /// The modules of a block, bit 7 first, as `y · 192 + x`; `None` when it leaves the buffer.
+    fn modules(self) -> Option<[u16; 8]> {
+        let Self::Block { left, upward, odd } = self else {
+            return None;
+        };
+        let row = |k: u16| {
+            if upward {
+                left.checked_sub(k * ROW_BITS as u16)
+            } else {
+                left.checked_add(k * ROW_BITS as u16)
+            }
+        };
+        let mut modules = [0u16; 8];
+        let rows = if odd {
+            [0, 1, 1, 2, 2, 3, 3, 4]
+        } else {
+            [0, 0, 1, 1, 2, 2, 3, 3]
+        };
+        for (index, (module, k)) in modules.iter_mut().zip(rows).enumerate() {
+            // The zigzag takes the right module of a row first; in an odd block bit 7 is the
+            // left module of the first row.
+            let right = (index % 2 == 0) != odd;
+            *module = row(k)? + u16::from(right);
+        }
+        Some(modules)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn most_codewords_are_placed_as_blocks() {
+        // Version 19, the size of an HC1 certificate: 991 codewords.
+        let layout = Layout::of(19);
+        let blocks = layout
+            .placements
+            .iter()
+            .filter(|placement| matches!(placement, Placement::Block { .. }))
+            .count();
+        assert_eq!(layout.placements.len(), 991);
+        assert!(blocks > 800, "{blocks}");
     }
 }
