@@ -48,7 +48,7 @@ impl QrCode {
         // The narrowest rows that hold the symbol plus the bits the penalty looks past it.
         let (mask, modules) = match layout.size() {
             ..=64 => modules::<1>(layout, &codewords),
-            ..=128 => modules::<2>(layout, &codewords),
+            65..=128 => modules::<2>(layout, &codewords),
             _ => modules::<3>(layout, &codewords),
         };
         Ok(Self {

@@ -264,7 +264,7 @@ mod tests {
                 check::<3>(version, seed);
                 match version {
                     ..=11 => check::<1>(version, seed),
-                    ..=27 => check::<2>(version, seed),
+                    12..=27 => check::<2>(version, seed),
                     _ => {}
                 }
             }
