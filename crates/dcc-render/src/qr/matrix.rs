@@ -1,5 +1,6 @@
-//! The module grid: function patterns (ISO/IEC 18004 §6.3), codeword placement (§7.7.3),
-//! data masks and their penalty score (§7.8), format and version information (§7.9–7.10).
+//! The module grid: function patterns (ISO/IEC 18004 §6.3), the codeword zigzag (§7.7.3),
+//! format and version information (§7.9–7.10), and, for tests, data masks and the penalty
+//! score module by module (§7.8): the reference the bit-row encoder is checked against.
 
 use super::row::Row;
 

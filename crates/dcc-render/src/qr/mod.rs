@@ -4,7 +4,11 @@
 //!
 //! Base45 uses the QR alphanumeric alphabet, so an HC1 string never needs another mode. Writing
 //! the encoder here (rather than using the `qrcode` crate, ~3.9 ms per code on this machine) keeps
-//! encoding well below the cost of signing; see the `render` benchmark and BENCHMARKS.md.
+//! encoding at about the cost of one signature; see the `render` benchmark and BENCHMARKS.md.
+//!
+//! The fast path: `layout::Layout` (built once per version) places the codewords into bit
+//! rows, `penalty` scores the eight masks on those rows. `matrix::Grid` draws the function
+//! patterns for the layout and, in tests, is the module-by-module reference encoder.
 
 mod codewords;
 mod layout;
