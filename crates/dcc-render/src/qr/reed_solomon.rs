@@ -59,7 +59,7 @@ impl Encoder {
 }
 
 /// The generator polynomial of degree `degree`, as the discrete logarithms of its coefficients
-/// (the leading coefficient 1 is implied and left out), which is the form [`remainder`] uses.
+/// (the leading coefficient 1 is implied and left out), from which [`Encoder`] builds its product table.
 pub(crate) fn generator(degree: usize) -> Vec<u8> {
     // Coefficients as field elements, leading term first, starting from the polynomial 1.
     let mut poly = vec![1u8];
