@@ -79,16 +79,16 @@ fn interleave(data: &[u8], version: u8) -> Vec<u8> {
     let total = raw_data_modules(version) / 8;
     let long_blocks = total % block_count;
     let short_data_len = total / block_count - ec_len;
-    let generator = reed_solomon::generator(ec_len);
+    let encoder = reed_solomon::Encoder::for_length(ec_len);
 
     let mut data_blocks = Vec::with_capacity(block_count);
-    let mut ec_blocks = Vec::with_capacity(block_count);
+    let mut ec = Vec::with_capacity(block_count * ec_len);
     let mut offset = 0;
     for index in 0..block_count {
         let len = short_data_len + usize::from(index >= block_count - long_blocks);
         let block = data.get(offset..offset + len).unwrap_or_default();
         offset += len;
-        ec_blocks.push(reed_solomon::remainder(block, &generator));
+        encoder.remainder(block, &mut ec);
         data_blocks.push(block);
     }
 
@@ -97,7 +97,7 @@ fn interleave(data: &[u8], version: u8) -> Vec<u8> {
         out.extend(data_blocks.iter().filter_map(|block| block.get(column)));
     }
     for column in 0..ec_len {
-        out.extend(ec_blocks.iter().filter_map(|block| block.get(column)));
+        out.extend(ec.iter().skip(column).step_by(ec_len.max(1)));
     }
     out
 }
@@ -148,36 +148,40 @@ fn ec_per_block(version: u8) -> u8 {
 /// Big-endian bit accumulator.
 struct BitWriter {
     bytes: Vec<u8>,
-    len: usize,
+    /// Bits not yet written to `bytes`, in the low `pending` bits.
+    buffer: u64,
+    pending: u32,
 }
 
 impl BitWriter {
     fn with_capacity(bytes: usize) -> Self {
         Self {
             bytes: Vec::with_capacity(bytes),
-            len: 0,
+            buffer: 0,
+            pending: 0,
         }
     }
 
+    /// Appends the low `width` (at most 32) bits of `value`, most significant first.
     fn push(&mut self, value: u32, width: u8) {
-        for shift in (0..width).rev() {
-            if self.len.is_multiple_of(8) {
-                self.bytes.push(0);
-            }
-            if (value >> shift) & 1 == 1
-                && let Some(byte) = self.bytes.last_mut()
-            {
-                *byte |= 0x80 >> (self.len % 8);
-            }
-            self.len += 1;
+        let width = u32::from(width);
+        let value = u64::from(value) & ((1u64 << width) - 1);
+        self.buffer = self.buffer << width | value;
+        self.pending += width;
+        while self.pending >= 8 {
+            self.pending -= 8;
+            self.bytes.push((self.buffer >> self.pending) as u8);
         }
     }
 
     fn len(&self) -> usize {
-        self.len
+        self.bytes.len() * 8 + self.pending as usize
     }
 
-    fn into_bytes(self) -> Vec<u8> {
+    fn into_bytes(mut self) -> Vec<u8> {
+        if self.pending > 0 {
+            self.bytes.push((self.buffer << (8 - self.pending)) as u8);
+        }
         self.bytes
     }
 }

@@ -1,7 +1,8 @@
-//! The module grid: function patterns (ISO/IEC 18004 §6.3), codeword placement (§7.7.3),
-//! data masks and their penalty score (§7.8), format and version information (§7.9–7.10).
+//! The module grid: function patterns (ISO/IEC 18004 §6.3), the codeword zigzag (§7.7.3),
+//! format and version information (§7.9–7.10), and, for tests, data masks and the penalty
+//! score module by module (§7.8): the reference the bit-row encoder is checked against.
 
-use super::penalty::Row;
+use super::row::Row;
 
 /// A square grid of modules being built: `dark` holds the colours, `function` marks modules
 /// that belong to function patterns (never masked, never data).
@@ -38,15 +39,15 @@ impl Grid {
     }
 
     /// The modules, row by row, `true` for dark.
+    #[cfg(test)]
     pub(crate) fn into_modules(self) -> Vec<bool> {
         self.dark
     }
 
-    /// Places codewords in the two-module-wide zigzag from the bottom-right corner, skipping
-    /// function modules and the vertical timing column; remainder bits stay light.
-    pub(crate) fn place(&mut self, codewords: &[u8]) {
-        let total_bits = codewords.len() * 8;
-        let mut bit_index = 0;
+    /// The non-function modules as (x, y) in codeword placement order (§7.7.3): the
+    /// two-module-wide zigzag from the bottom-right corner, skipping the vertical timing column.
+    pub(crate) fn data_positions(&self) -> Vec<(usize, usize)> {
+        let mut positions = Vec::with_capacity(self.size * self.size);
         let mut right = self.size - 1;
         loop {
             if right == 6 {
@@ -56,16 +57,14 @@ impl Grid {
             for step in 0..self.size {
                 let y = if upward { self.size - 1 - step } else { step };
                 for x in [right, right - 1] {
-                    let index = y * self.size + x;
-                    if self.function.get(index).copied().unwrap_or(true) || bit_index >= total_bits
+                    if !self
+                        .function
+                        .get(y * self.size + x)
+                        .copied()
+                        .unwrap_or(true)
                     {
-                        continue;
+                        positions.push((x, y));
                     }
-                    let byte = codewords.get(bit_index / 8).copied().unwrap_or(0);
-                    if let Some(module) = self.dark.get_mut(index) {
-                        *module = (byte >> (7 - bit_index % 8)) & 1 == 1;
-                    }
-                    bit_index += 1;
                 }
             }
             if right < 2 {
@@ -73,19 +72,31 @@ impl Grid {
             }
             right -= 2;
         }
+        positions
     }
 
-    /// Applies (or, applied twice, removes) data mask `mask` (0–7) to the non-function modules.
-    pub(crate) fn apply_mask(&mut self, mask: u8) {
-        let rows = self
-            .dark
-            .chunks_exact_mut(self.size)
-            .zip(self.function.chunks_exact(self.size));
-        for (y, (dark, function)) in rows.enumerate() {
-            let pattern = super::penalty::mask_row(mask, y);
-            for (x, (module, &function)) in dark.iter_mut().zip(function).enumerate() {
-                *module ^= !function && pattern.bit(x);
+    /// Places codewords in the data positions; remainder bits stay light (the reference for
+    /// [`super::layout::Layout::place`]).
+    #[cfg(test)]
+    pub(crate) fn place(&mut self, codewords: &[u8]) {
+        for (bit_index, (x, y)) in self.data_positions().into_iter().enumerate() {
+            let Some(&byte) = codewords.get(bit_index / 8) else {
+                break;
+            };
+            if let Some(module) = self.dark.get_mut(y * self.size + x) {
+                *module = (byte >> (7 - bit_index % 8)) & 1 == 1;
             }
+        }
+    }
+
+    /// Applies (or, applied twice, removes) data mask `mask` (0–7) to the non-function modules,
+    /// module by module.
+    #[cfg(test)]
+    pub(crate) fn apply_mask(&mut self, mask: u8) {
+        let size = self.size;
+        let modules = self.dark.iter_mut().zip(&self.function).enumerate();
+        for (index, (module, &function)) in modules {
+            *module ^= !function && mask_bit(mask, index % size, index / size);
         }
     }
 
@@ -97,7 +108,7 @@ impl Grid {
     }
 
     /// One bit row per grid row, bit x set where `pick(dark, function)` holds for column x.
-    pub(crate) fn rows(&self, pick: impl Fn(bool, bool) -> bool) -> Vec<Row> {
+    pub(crate) fn rows(&self, pick: impl Fn(bool, bool) -> bool) -> Vec<Row<3>> {
         self.dark
             .chunks_exact(self.size)
             .zip(self.function.chunks_exact(self.size))
@@ -107,7 +118,11 @@ impl Grid {
                     .zip(function)
                     .map(|(&d, &f)| pick(d, f))
                     .collect();
-                Row::from_bits(&bits)
+                let mut row = Row::default();
+                for (x, &bit) in bits.iter().enumerate() {
+                    row.set(x, bit);
+                }
+                row
             })
             .collect()
     }
@@ -310,19 +325,21 @@ pub(crate) const fn mask_bit(mask: u8, x: usize, y: usize) -> bool {
 
 /// The 31 format-information modules for level Q and `mask` as (x, y, dark): both copies of
 /// the 15 bits and the always-dark module beside the bottom-left finder (§7.9.1).
-pub(crate) fn format_modules(size: usize, mask: u8) -> Vec<(usize, usize, bool)> {
+pub(crate) fn format_modules(size: usize, mask: u8) -> [(usize, usize, bool); 31] {
     let bits = format_bits(mask);
     let bit = |index: usize| (bits >> index) & 1 == 1;
-    let mut modules = Vec::with_capacity(31);
-    // First copy, around the top-left finder.
-    modules.extend((0..=5).map(|index| (8, index, bit(index))));
-    modules.extend([(8, 7, bit(6)), (8, 8, bit(7)), (7, 8, bit(8))]);
-    modules.extend((9..15).map(|index| (14 - index, 8, bit(index))));
-    // Second copy, split between the top-right and bottom-left finders.
-    modules.extend((0..8).map(|index| (size - 1 - index, 8, bit(index))));
-    modules.extend((8..15).map(|index| (8, size - 15 + index, bit(index))));
-    modules.push((8, size - 8, true));
-    modules
+    std::array::from_fn(|slot| match slot {
+        // First copy, around the top-left finder.
+        0..=5 => (8, slot, bit(slot)),
+        6 => (8, 7, bit(6)),
+        7 => (8, 8, bit(7)),
+        8 => (7, 8, bit(8)),
+        9..=14 => (14 - slot, 8, bit(slot)),
+        // Second copy, split between the top-right and bottom-left finders.
+        15..=22 => (size - 1 - (slot - 15), 8, bit(slot - 15)),
+        23..=29 => (8, size - 15 + (slot - 15), bit(slot - 15)),
+        _ => (8, size - 8, true),
+    })
 }
 
 /// Level Q (binary 11) and the mask, BCH(15,5)-protected and XOR-masked (§7.9.1).

@@ -2,28 +2,64 @@
 //! field is built on the primitive polynomial x⁸ + x⁴ + x³ + x² + 1 (0x11D), generator element 2,
 //! and the generator polynomial of degree n is (x − α⁰)(x − α¹)…(x − αⁿ⁻¹).
 
-/// The error-correction codewords for one block: the remainder of `data · xⁿ` divided by the
-/// generator polynomial of degree `ec_len`, most significant coefficient first.
-pub(crate) fn remainder(data: &[u8], generator: &[u8]) -> Vec<u8> {
-    let mut rest = vec![0u8; generator.len()];
-    for &byte in data {
-        let factor = byte ^ rest.first().copied().unwrap_or(0);
-        rest.rotate_left(1);
-        if let Some(last) = rest.last_mut() {
-            *last = 0;
-        }
-        if factor != 0 {
-            let factor_log = usize::from(LOG.get(usize::from(factor)).copied().unwrap_or(0));
-            for (slot, &coefficient_log) in rest.iter_mut().zip(generator) {
-                *slot ^= exp(factor_log + usize::from(coefficient_log));
-            }
-        }
+use std::sync::OnceLock;
+
+/// Computes error-correction codewords for one block length with a product table: row `f`
+/// holds `f · g(x)` for the generator g of degree `ec_len`, padded with zeros to 32 bytes, so
+/// each data codeword costs one shift and one XOR of 32 bytes.
+pub(crate) struct Encoder {
+    ec_len: usize,
+    products: Vec<[u8; PRODUCT_WIDTH]>,
+}
+
+/// Room for the longest remainder, 30 codewords.
+const PRODUCT_WIDTH: usize = 32;
+
+impl Encoder {
+    /// The encoder for `ec_len` (1–30) codewords per block, built on first use.
+    pub(crate) fn for_length(ec_len: usize) -> &'static Self {
+        static ENCODERS: [OnceLock<Encoder>; 31] = [const { OnceLock::new() }; 31];
+        let [first, ..] = &ENCODERS;
+        ENCODERS
+            .get(ec_len)
+            .unwrap_or(first)
+            .get_or_init(|| Self::new(ec_len.min(30)))
     }
-    rest
+
+    fn new(ec_len: usize) -> Self {
+        let generator = generator(ec_len);
+        let products = (0..=255u8)
+            .map(|factor| {
+                let mut row = [0u8; PRODUCT_WIDTH];
+                for (slot, &coefficient_log) in row.iter_mut().zip(&generator) {
+                    *slot = multiply(factor, exp(usize::from(coefficient_log)));
+                }
+                row
+            })
+            .collect();
+        Self { ec_len, products }
+    }
+
+    /// Appends to `out` the remainder of `data · xⁿ` divided by the generator polynomial,
+    /// most significant coefficient first.
+    pub(crate) fn remainder(&self, data: &[u8], out: &mut Vec<u8>) {
+        // The remainder is kept in a 32-byte value (a shift register): each data codeword
+        // shifts it by one and XORs a whole product row in.
+        let zero = [0u8; PRODUCT_WIDTH];
+        let mut rest = zero;
+        for &byte in data {
+            let factor = usize::from(byte ^ rest.first().copied().unwrap_or(0));
+            let product = self.products.get(factor).unwrap_or(&zero);
+            rest = std::array::from_fn(|index| {
+                rest.get(index + 1).copied().unwrap_or(0) ^ product.get(index).copied().unwrap_or(0)
+            });
+        }
+        out.extend(rest.iter().take(self.ec_len));
+    }
 }
 
 /// The generator polynomial of degree `degree`, as the discrete logarithms of its coefficients
-/// (the leading coefficient 1 is implied and left out), which is the form [`remainder`] uses.
+/// (the leading coefficient 1 is implied and left out), from which [`Encoder`] builds its product table.
 pub(crate) fn generator(degree: usize) -> Vec<u8> {
     // Coefficients as field elements, leading term first, starting from the polynomial 1.
     let mut poly = vec![1u8];
@@ -120,8 +156,10 @@ mod tests {
             0x10, 0x20, 0x0C, 0x56, 0x61, 0x80, 0xEC, 0x11, 0xEC, 0x11, 0xEC, 0x11, 0xEC, 0x11,
             0xEC, 0x11,
         ];
+        let mut out = Vec::new();
+        Encoder::for_length(10).remainder(&data, &mut out);
         assert_eq!(
-            remainder(&data, &generator(10)),
+            out,
             vec![0xA5, 0x24, 0xD4, 0xC1, 0xED, 0x36, 0xC7, 0x87, 0x2C, 0x55]
         );
     }
