@@ -94,6 +94,14 @@ pub struct PortalConfig {
     pub client_crls: Vec<PathBuf>,
     /// Profession OIDs allowed to issue (default: public pharmacy, 1.2.276.0.76.4.54).
     pub allowed_professions: Vec<String>,
+    /// Issuance requests served at once; beyond it the portal answers 503 `overloaded` with
+    /// `Retry-After` at once instead of queueing (default 256).
+    #[serde(default = "default_max_in_flight")]
+    pub max_in_flight: usize,
+}
+
+fn default_max_in_flight() -> usize {
+    256
 }
 
 /// How the portal reaches the certificate server, and the signer's own settings.
@@ -312,6 +320,7 @@ impl Config {
                 client_ca: "pki/ti/root-ca.pem".into(),
                 client_crls: vec!["pki/ti/smcb-ca.crl".into()],
                 allowed_professions: vec![OID_PUBLIC_PHARMACY.into()],
+                max_in_flight: default_max_in_flight(),
             },
             signer: SignerConfig {
                 vaccination: key("v", 365),

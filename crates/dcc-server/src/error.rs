@@ -37,6 +37,8 @@ pub enum ApiError {
     TrustList(TrustListPublishError),
     /// The revocation list could not be read (the database failed).
     RevocationList,
+    /// Too many issuance requests at once: answered 503 with `Retry-After` at once.
+    Overloaded,
     /// The certificate was issued but its PNG/SVG/PDF form could not be rendered (a defect:
     /// every issued HC1 string renders). A retry with the same idempotency key gets it.
     Render,
@@ -86,6 +88,13 @@ impl IntoResponse for ApiError {
                     StatusCode::NOT_FOUND,
                     "trust_list_not_configured",
                     "this service publishes no trust list (no trust-list signing key)".to_owned(),
+                    &[],
+                ),
+                Self::Overloaded => (
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "overloaded",
+                    "the portal is serving as many requests as it can; retry in a second"
+                        .to_owned(),
                     &[],
                 ),
                 Self::RevocationList => (
@@ -153,7 +162,8 @@ impl IntoResponse for ApiError {
                     (status, error.code(), message, violations)
                 }
             };
-        if status.is_server_error() {
+        // Overload is counted in the metrics; one log line per refused request would flood.
+        if status.is_server_error() && !matches!(self, Self::Overloaded) {
             tracing::error!(code, error = ?self, "request failed");
         }
         let mut body = if violations.is_empty() {
@@ -174,6 +184,7 @@ impl IntoResponse for ApiError {
                     fields.insert("limit".to_owned(), json!(exceeded.window()));
                 }
             }
+            Self::Overloaded => retry_after = Some(OVERLOAD_RETRY_AFTER_SECONDS),
             _ => {}
         }
         let mut response = (status, Json(body)).into_response();
@@ -220,3 +231,6 @@ fn issue_status(error: &IssueError) -> StatusCode {
         _ => StatusCode::INTERNAL_SERVER_ERROR,
     }
 }
+
+/// `Retry-After` of an `overloaded` answer: a second is enough for in-flight requests to finish.
+const OVERLOAD_RETRY_AFTER_SECONDS: u64 = 1;

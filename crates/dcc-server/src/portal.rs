@@ -47,6 +47,8 @@ pub struct PortalState {
     pub trust_lists: Arc<TrustListPublisher>,
     /// The counters behind `GET /metrics`.
     pub metrics: Arc<crate::metrics::Metrics>,
+    /// Admission control: one permit per issuance request being served.
+    pub in_flight: Arc<tokio::sync::Semaphore>,
 }
 
 /// The portal's routes. Served behind [`crate::tls::serve`], which adds the connection
@@ -83,6 +85,10 @@ async fn certificates_issue(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
+    // Overload is answered at once rather than queued, so clients can back off.
+    let Ok(_permit) = state.in_flight.clone().try_acquire_owned() else {
+        return Err(ApiError::Overloaded);
+    };
     let format = ResponseFormat::from_accept(headers.get(header::ACCEPT))?;
     let idempotency_key = headers.get("idempotency-key").and_then(|v| v.to_str().ok());
     let issuance = Issuance {

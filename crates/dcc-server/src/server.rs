@@ -286,6 +286,7 @@ pub async fn start_portal(
         holder_key_secret: holder_key_secret(config)?.map(Arc::new),
         trust_lists,
         metrics,
+        in_flight: Arc::new(tokio::sync::Semaphore::new(config.portal.max_in_flight)),
     });
     let policy = ConnectionPolicy {
         identify,

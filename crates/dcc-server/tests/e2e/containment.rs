@@ -215,9 +215,38 @@ pub(super) async fn a_graceful_stop_loses_no_answered_certificate(backend: Backe
     portal.stop().await;
 }
 
+/// Admission control: beyond `max_in_flight` requests the portal answers 503 `overloaded` with
+/// `Retry-After` at once and records nothing (here the limit is 0, so every request is over it).
+pub(super) async fn overload_is_answered_at_once_with_retry_after(backend: Backend) {
+    let portal = TestPortal::start_configured(backend, Vec::new(), |config| {
+        config.portal.max_in_flight = 0;
+    })
+    .await;
+    let client = portal.client_for(PHARMACY);
+    let url = portal.url("/api/certify/v2/issue");
+    // A generous bound: the point is that the answer does not wait for capacity.
+    let answer = tokio::time::timeout(std::time::Duration::from_secs(5), issue(&client, &url))
+        .await
+        .expect("an overloaded portal must answer at once, not queue");
+    let (status, retry_after, body) = answer;
+    assert_eq!(status, 503, "{body}");
+    assert_eq!(body["code"], "overloaded");
+    assert_eq!(retry_after.as_deref(), Some("1"));
+    assert_eq!(portal.ledger_count(PHARMACY).await, 0);
+    // Other routes are not limited.
+    let health = client
+        .get(portal.url("/health/ready"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(health.status(), 200);
+    portal.stop().await;
+}
+
 on_both_backends!(
     lock_holds_on_every_instance,
     rate_limit_answers_429_with_retry_after,
     metrics_count_requests_certificates_and_refusals,
     a_graceful_stop_loses_no_answered_certificate,
+    overload_is_answered_at_once_with_retry_after,
 );
