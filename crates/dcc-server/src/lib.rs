@@ -18,6 +18,7 @@ pub mod key_registry;
 pub mod metrics;
 pub mod portal;
 pub mod remote_signer;
+pub mod request_id;
 pub mod revocation_api;
 pub mod server;
 pub mod signer_service;

@@ -75,6 +75,7 @@ pub fn app(state: PortalState) -> Router {
             state.clone(),
             crate::metrics::count_requests,
         ))
+        .layer(axum::middleware::from_fn(crate::request_id::assign))
         .with_state(state)
 }
 

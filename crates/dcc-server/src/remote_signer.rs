@@ -192,9 +192,11 @@ impl RemoteSigner {
         now: i64,
     ) -> Result<SignedCertificate, SignServiceError> {
         let payload = dcc.to_json();
-        let response = self
-            .client
-            .post(self.sign_url.clone())
+        let mut request = self.client.post(self.sign_url.clone());
+        if let Some(id) = crate::request_id::current() {
+            request = request.header(crate::request_id::HEADER, id);
+        }
+        let response = request
             .json(&SignRequest {
                 payload: payload.clone(),
             })

@@ -112,6 +112,7 @@ pub fn app(server: Arc<CertificateServer>) -> Router {
         .route("/sign", post(certificates_sign))
         .route("/health/live", get(|| async { "ok" }))
         .layer(middleware::from_fn(require_portal))
+        .layer(middleware::from_fn(crate::request_id::assign))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state(server)
 }

@@ -332,6 +332,45 @@ async fn signer_down_answers_503_quickly_and_records_nothing() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_request_id_follows_a_certificate_from_portal_to_signer() {
+    super::support::capture_logs();
+    let remote = Remote::start().await;
+    let client = remote.portal.client_for(PHARMACY);
+    let response = client
+        .post(remote.portal.url("/api/certify/v2/issue"))
+        .header("x-request-id", "e2e-req-4711")
+        .json(&json!({"nam": {"fn": "Muster"}, "dob": "1964",
+               "v": [{"tg": "840539006", "vp": "1119349007", "mp": "EU/1/20/1528",
+                      "ma": "ORG-100030215", "dn": 1, "sd": 2, "dt": "2021-05-29"}]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.headers()["x-request-id"], "e2e-req-4711");
+    // The certificate server logged its signature inside a span with the portal's id.
+    let logs = super::support::captured_logs();
+    assert!(
+        logs.lines()
+            .any(|line| line.contains("\"signed\"") && line.contains("e2e-req-4711")),
+        "no signer log line with the request id in:\n{logs}"
+    );
+    // A request without an id, or with a malformed one, gets a fresh one.
+    let response = client
+        .get(remote.portal.url("/health/live"))
+        .header("x-request-id", "<not an id>")
+        .send()
+        .await
+        .unwrap();
+    let id = response.headers()["x-request-id"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(id.len(), 32, "{id}");
+    assert!(id.bytes().all(|b| b.is_ascii_hexdigit()));
+    remote.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn readiness_reports_each_hop_and_names_the_signer_when_it_is_down() {
     let mut remote = Remote::start().await;
     let client = remote.portal.client_for(PHARMACY);
