@@ -27,6 +27,7 @@ macro_rules! on_both_backends {
 
 mod billing;
 mod containment;
+mod instances;
 mod issue;
 mod rejections;
 mod remote;
