@@ -1,0 +1,224 @@
+//! Test support shared by the suites that run the real `dcc` binary as a server: a data folder
+//! made by `dcc init`, `dcc serve` as a child process, and issuing through its portal.
+// Each test binary uses a different part of this module.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use dcc_server::config::Config;
+use serde_json::Value;
+
+/// Runs `dcc` in `cwd`, without inheriting the variables that change its inputs.
+pub fn dcc_in(cwd: &Path, args: &[&str]) -> Output {
+    dcc_env(cwd, &[], args)
+}
+
+/// Runs `dcc` in `cwd` with `envs` added.
+pub fn dcc_env(cwd: &Path, envs: &[(&str, &str)], args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_dcc"))
+        .args(args)
+        .current_dir(cwd)
+        .env_remove("DCC_CONFIG")
+        .env_remove("DCC_DATABASE_URL")
+        .envs(envs.iter().copied())
+        .output()
+        .unwrap()
+}
+
+pub fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+pub fn assert_exit(output: &Output, code: i32) {
+    assert_eq!(
+        output.status.code(),
+        Some(code),
+        "stdout:\n{}\nstderr:\n{}",
+        text(&output.stdout),
+        text(&output.stderr)
+    );
+}
+
+/// An initialised data folder whose portal listens on a free port.
+pub struct DataDir {
+    _temp: tempfile::TempDir,
+    pub data: PathBuf,
+    pub port: u16,
+}
+
+impl DataDir {
+    pub fn init() -> Self {
+        let temp = tempfile::tempdir().unwrap();
+        let output = dcc_in(temp.path(), &["init", "--data", "data"]);
+        assert_exit(&output, 0);
+        let data = temp.path().join("data").canonicalize().unwrap();
+        let port = free_port();
+        let mut config = Config::load(&data.join("dcc.toml")).unwrap();
+        config.portal.listen = ([127, 0, 0, 1], port).into();
+        // The rotation tests put one pharmacy under load; its rate limits are not under test.
+        config.limits = dcc_issuance::limits::RateLimits::unlimited();
+        std::fs::write(data.join("dcc.toml"), config.to_toml().unwrap()).unwrap();
+        Self {
+            _temp: temp,
+            data,
+            port,
+        }
+    }
+
+    pub fn path(&self, relative: &str) -> PathBuf {
+        self.data.join(relative)
+    }
+
+    pub fn dcc(&self, args: &[&str]) -> Output {
+        self.dcc_env(&[], args)
+    }
+
+    pub fn dcc_env(&self, envs: &[(&str, &str)], args: &[&str]) -> Output {
+        let config = self.path("dcc.toml").to_string_lossy().into_owned();
+        let mut args = args.to_vec();
+        args.extend(["--config", &config]);
+        dcc_env(&self.data, envs, &args)
+    }
+
+    pub fn read(&self, relative: &str) -> String {
+        std::fs::read_to_string(self.path(relative)).unwrap()
+    }
+
+    /// A client with the dev pharmacy's institution certificate.
+    pub fn client(&self) -> reqwest::Client {
+        let id = "3-SMC-B-Testkarte-883110000116873";
+        let identity = format!(
+            "{}{}{}",
+            self.read(&format!("pki/institutions/{id}.pem")),
+            self.read("pki/ti/smcb-ca.pem"),
+            self.read(&format!("pki/institutions/{id}.key")),
+        );
+        reqwest::Client::builder()
+            .tls_certs_only([reqwest::Certificate::from_pem(
+                self.read("pki/service/ca.pem").as_bytes(),
+            )
+            .unwrap()])
+            .identity(reqwest::Identity::from_pem(identity.as_bytes()).unwrap())
+            .timeout(std::time::Duration::from_secs(20))
+            .build()
+            .unwrap()
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("https://localhost:{}{path}", self.port)
+    }
+
+    /// Verifies `hc1` with `dcc verify --trust <list>` (plus extra arguments).
+    pub fn verify(&self, hc1: &str, list: &Path, extra: &[&str]) -> Output {
+        let list = list.to_string_lossy().into_owned();
+        let mut args = vec!["verify", "--json", "--trust", &list];
+        args.extend(extra);
+        args.push(hc1);
+        dcc_in(&self.data, &args)
+    }
+}
+
+/// `dcc serve --role all`, killed when dropped.
+pub struct ServeChild {
+    pub child: std::process::Child,
+    log: PathBuf,
+}
+
+impl ServeChild {
+    pub async fn start(data: &DataDir) -> Self {
+        Self::start_env(data, &[]).await
+    }
+
+    pub async fn start_env(data: &DataDir, envs: &[(&str, &str)]) -> Self {
+        Self::start_role(data, envs, "all", &[], data.port).await
+    }
+
+    pub async fn start_role(
+        data: &DataDir,
+        envs: &[(&str, &str)],
+        role: &str,
+        extra: &[&str],
+        port: u16,
+    ) -> Self {
+        Self::start_config(data, "dcc.toml", envs, role, extra, port).await
+    }
+
+    pub async fn start_config(
+        data: &DataDir,
+        config: &str,
+        envs: &[(&str, &str)],
+        role: &str,
+        extra: &[&str],
+        port: u16,
+    ) -> Self {
+        let log = data.path(&format!("serve-{role}-{port}.log"));
+        let file = std::fs::File::create(&log).unwrap();
+        let child = Command::new(env!("CARGO_BIN_EXE_dcc"))
+            .args(["serve", "--role", role])
+            .args(extra)
+            .arg("--config")
+            .arg(data.path(config))
+            .current_dir(&data.data)
+            .env_remove("DCC_CONFIG")
+            .env_remove("DCC_DATABASE_URL")
+            .envs(envs.iter().copied())
+            .stdout(file.try_clone().unwrap())
+            .stderr(file)
+            .spawn()
+            .unwrap();
+        let mut serve = Self { child, log };
+        for _ in 0..400 {
+            if let Some(status) = serve.child.try_wait().unwrap() {
+                panic!("dcc serve exited with {status}:\n{}", serve.output());
+            }
+            if tokio::net::TcpStream::connect(("127.0.0.1", port))
+                .await
+                .is_ok()
+            {
+                return serve;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        panic!("dcc serve did not listen:\n{}", serve.output());
+    }
+
+    pub fn output(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}
+
+impl Drop for ServeChild {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind(("127.0.0.1", 0))
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Issues a vaccination certificate; returns the HC1 text.
+pub async fn issue(client: &reqwest::Client, data: &DataDir) -> Result<String, String> {
+    let response = client
+        .post(data.url("/api/certify/v2/issue"))
+        .json(&serde_json::json!({
+            "nam": {"fn": "Musterfrau", "gn": "Erika"}, "dob": "1964-08-12",
+            "v": [{"tg": "840539006", "vp": "1119349007", "mp": "EU/1/20/1528",
+                   "ma": "ORG-100030215", "dn": 2, "sd": 2, "dt": "2021-06-01"}]
+        }))
+        .send()
+        .await
+        .map_err(|error| error.to_string())?;
+    let status = response.status();
+    let answer: Value = response.json().await.map_err(|error| error.to_string())?;
+    if status != 200 {
+        return Err(format!("{status}: {answer}"));
+    }
+    Ok(answer["hc1"].as_str().unwrap().to_owned())
+}
