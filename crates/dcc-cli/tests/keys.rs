@@ -13,7 +13,7 @@ mod common;
 use std::path::PathBuf;
 use std::process::{Command, Output};
 
-use common::{DataDir, ServeChild, assert_exit, dcc_in, free_port, issue, text};
+use common::{DataDir, ServeChild, assert_exit, dcc_in, free_port, issue, issue_at, text};
 use dcc_server::config::Config;
 use serde_json::Value;
 
@@ -159,25 +159,6 @@ fn load(
             })
         })
         .collect()
-}
-
-async fn issue_at(client: &reqwest::Client, url: &str) -> Result<String, String> {
-    let response = client
-        .post(url)
-        .json(&serde_json::json!({
-            "nam": {"fn": "Musterfrau", "gn": "Erika"}, "dob": "1964-08-12",
-            "v": [{"tg": "840539006", "vp": "1119349007", "mp": "EU/1/20/1528",
-                   "ma": "ORG-100030215", "dn": 2, "sd": 2, "dt": "2021-06-01"}]
-        }))
-        .send()
-        .await
-        .map_err(|error| error.to_string())?;
-    let status = response.status();
-    let answer: Value = response.json().await.map_err(|error| error.to_string())?;
-    if status != 200 {
-        return Err(format!("{status}: {answer}"));
-    }
-    Ok(answer["hc1"].as_str().unwrap().to_owned())
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

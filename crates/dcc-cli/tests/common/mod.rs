@@ -205,8 +205,13 @@ pub fn free_port() -> u16 {
 
 /// Issues a vaccination certificate; returns the HC1 text.
 pub async fn issue(client: &reqwest::Client, data: &DataDir) -> Result<String, String> {
+    issue_at(client, &data.url("/api/certify/v2/issue")).await
+}
+
+/// Issues a vaccination certificate at a portal's issue URL; returns the HC1 text.
+pub async fn issue_at(client: &reqwest::Client, url: &str) -> Result<String, String> {
     let response = client
-        .post(data.url("/api/certify/v2/issue"))
+        .post(url)
         .json(&serde_json::json!({
             "nam": {"fn": "Musterfrau", "gn": "Erika"}, "dob": "1964-08-12",
             "v": [{"tg": "840539006", "vp": "1119349007", "mp": "EU/1/20/1528",
