@@ -8,6 +8,7 @@
 
 pub mod billing_api;
 pub mod billing_close;
+pub mod circuit_breaker;
 pub mod clock;
 pub mod config;
 pub mod error;

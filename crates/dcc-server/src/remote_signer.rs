@@ -24,6 +24,7 @@ use reqwest::{StatusCode, Url};
 use serde::Deserialize;
 use tracing::instrument;
 
+use crate::circuit_breaker::CircuitBreaker;
 use crate::signer_service::{SIGNER_REFUSED, SignRequest, SignResponse};
 
 /// How long one call to the certificate server may take, connection included.
@@ -38,6 +39,7 @@ pub struct RemoteSigner {
     client: reqwest::Client,
     sign_url: Url,
     health_url: Url,
+    breaker: CircuitBreaker,
     configured: TrustList,
     trust: std::sync::RwLock<std::sync::Arc<TrustList>>,
     issuer: String,
@@ -83,6 +85,9 @@ pub enum RemoteSignerError {
     /// The request did not reach the signer or its answer did not arrive in time.
     #[error("the certificate server cannot be reached: {0}")]
     Transport(#[source] reqwest::Error),
+    /// The signer failed several times in a row; it is not asked again for a moment.
+    #[error("the certificate server failed repeatedly; calls are paused for a moment")]
+    CircuitOpen,
     /// The signer answered with a server error.
     #[error("the certificate server failed with HTTP {status}")]
     ServerError {
@@ -166,6 +171,7 @@ impl RemoteSigner {
             client,
             sign_url,
             health_url,
+            breaker: CircuitBreaker::new(),
             trust: std::sync::RwLock::new(std::sync::Arc::new(settings.dscs.clone())),
             configured: settings.dscs,
             issuer: settings.issuer,
@@ -301,7 +307,18 @@ impl SignService for RemoteSigner {
         now: i64,
     ) -> Pin<Box<dyn Future<Output = Result<SignedCertificate, SignServiceError>> + Send + 'a>>
     {
-        Box::pin(self.sign_remote(dcc, now))
+        Box::pin(async move {
+            // A signer that is down is not asked again until the breaker lets a call through.
+            if !self.breaker.allows() {
+                return Err(unavailable(RemoteSignerError::CircuitOpen));
+            }
+            let outcome = self.sign_remote(dcc, now).await;
+            match &outcome {
+                Err(SignServiceError::Unavailable(_)) => self.breaker.failed(),
+                _ => self.breaker.succeeded(),
+            }
+            outcome
+        })
     }
 
     fn ready(&self) -> Pin<Box<dyn Future<Output = Result<(), SignServiceError>> + Send + '_>> {

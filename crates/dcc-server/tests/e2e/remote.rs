@@ -332,6 +332,45 @@ async fn signer_down_answers_503_quickly_and_records_nothing() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_signer_that_is_down_is_paused_and_service_resumes_by_itself() {
+    let mut remote = Remote::start().await;
+    let port = remote.signer.as_ref().unwrap().local_addr.port();
+    remote.signer.take().unwrap().stop().await;
+    for _ in 0..dcc_server::circuit_breaker::FAILURES_TO_OPEN {
+        let (status, answer) = remote.issue().await;
+        assert_eq!(
+            (status, answer["code"].as_str()),
+            (503, Some("signer_unavailable"))
+        );
+    }
+    // The signer is back at once, but the open breaker does not ask it yet.
+    let signer = start_signer(&remote.config, Some(([127, 0, 0, 1], port).into()))
+        .await
+        .unwrap();
+    remote.signer = Some(signer);
+    let (status, answer) = remote.issue().await;
+    assert_eq!(
+        (status, answer["code"].as_str()),
+        (503, Some("signer_unavailable"))
+    );
+    // Within a few seconds it lets a call through and service resumes.
+    let mut resumed = false;
+    for _ in 0..50 {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        if remote.issue().await.0 == 200 {
+            resumed = true;
+            break;
+        }
+    }
+    assert!(
+        resumed,
+        "service did not resume within 5 s of the signer's return"
+    );
+    assert_eq!(remote.portal.ledger_count(PHARMACY).await, 1);
+    remote.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_request_id_follows_a_certificate_from_portal_to_signer() {
     super::support::capture_logs();
     let remote = Remote::start().await;
