@@ -187,9 +187,11 @@ impl RevocationList {
                 .entry(hash_type)
                 .or_default();
             for entry in &batch.entries {
-                let hash = parse_hash(&entry.hash).ok_or_else(|| RevocationListError::Hash {
-                    index,
-                    hash: entry.hash.clone(),
+                let hash = RevocationHash::from_base64(&entry.hash).ok_or_else(|| {
+                    RevocationListError::Hash {
+                        index,
+                        hash: entry.hash.clone(),
+                    }
                 })?;
                 set.insert(hash);
             }
@@ -254,10 +256,6 @@ fn algorithm(hcert: &DecodedHcert) -> Option<Algorithm> {
         HeaderAlgorithm::Value(value) => Algorithm::from_cose(value),
         HeaderAlgorithm::NotAnInteger => None,
     }
-}
-
-fn parse_hash(text: &str) -> Option<RevocationHash> {
-    RevocationHash::from_base64(text)
 }
 
 #[cfg(test)]

@@ -170,16 +170,14 @@ pub async fn published(
         .filter_map(|row| {
             Some(RevokedCertificate {
                 kid: row.kid.clone(),
-                uci: hash(&row.uci_hash)?,
-                country_code_uci: hash(row.country_code_uci_hash.as_deref()?)?,
-                signature: hash(row.signature_hash.as_deref()?)?,
+                uci: RevocationHash::from_base64(&row.uci_hash)?,
+                country_code_uci: RevocationHash::from_base64(
+                    row.country_code_uci_hash.as_deref()?,
+                )?,
+                signature: RevocationHash::from_base64(row.signature_hash.as_deref()?)?,
                 expires_at: row.expires_at,
             })
         })
         .collect();
     Ok((build_batches(country, &revoked), last))
-}
-
-fn hash(base64: &str) -> Option<RevocationHash> {
-    RevocationHash::from_base64(base64)
 }

@@ -85,61 +85,31 @@ fn checksum_of(sql: &str) -> String {
     hex::encode(digest::digest(&digest::SHA256, sql.as_bytes()))
 }
 
-const SQLITE_MIGRATIONS: &[Migration] = &[
-    Migration {
-        version: 1,
-        description: "initial",
-        sql: include_str!("../migrations/sqlite/0001_initial.sql"),
-    },
-    Migration {
-        version: 2,
-        description: "billing",
-        sql: include_str!("../migrations/sqlite/0002_billing.sql"),
-    },
-    Migration {
-        version: 3,
-        description: "signing_keys",
-        sql: include_str!("../migrations/sqlite/0003_signing_keys.sql"),
-    },
-    Migration {
-        version: 4,
-        description: "issuance_locks",
-        sql: include_str!("../migrations/sqlite/0004_issuance_locks.sql"),
-    },
-    Migration {
-        version: 5,
-        description: "revocation_hashes",
-        sql: include_str!("../migrations/sqlite/0005_revocation_hashes.sql"),
-    },
-];
+/// The embedded migrations of both backends: one list of `(version, description, file)`, the
+/// file read from `migrations/sqlite/` and `migrations/postgres/` alike.
+macro_rules! migrations {
+    ($($version:literal, $description:literal, $file:literal;)*) => {
+        const SQLITE_MIGRATIONS: &[Migration] = &[$(Migration {
+            version: $version,
+            description: $description,
+            sql: include_str!(concat!("../migrations/sqlite/", $file)),
+        }),*];
 
-const POSTGRES_MIGRATIONS: &[Migration] = &[
-    Migration {
-        version: 1,
-        description: "initial",
-        sql: include_str!("../migrations/postgres/0001_initial.sql"),
-    },
-    Migration {
-        version: 2,
-        description: "billing",
-        sql: include_str!("../migrations/postgres/0002_billing.sql"),
-    },
-    Migration {
-        version: 3,
-        description: "signing_keys",
-        sql: include_str!("../migrations/postgres/0003_signing_keys.sql"),
-    },
-    Migration {
-        version: 4,
-        description: "issuance_locks",
-        sql: include_str!("../migrations/postgres/0004_issuance_locks.sql"),
-    },
-    Migration {
-        version: 5,
-        description: "revocation_hashes",
-        sql: include_str!("../migrations/postgres/0005_revocation_hashes.sql"),
-    },
-];
+        const POSTGRES_MIGRATIONS: &[Migration] = &[$(Migration {
+            version: $version,
+            description: $description,
+            sql: include_str!(concat!("../migrations/postgres/", $file)),
+        }),*];
+    };
+}
+
+migrations! {
+    1, "initial", "0001_initial.sql";
+    2, "billing", "0002_billing.sql";
+    3, "signing_keys", "0003_signing_keys.sql";
+    4, "issuance_locks", "0004_issuance_locks.sql";
+    5, "revocation_hashes", "0005_revocation_hashes.sql";
+}
 
 // `applied_at` is filled by the database clock: it is bookkeeping for operators, never an input
 // to any decision of this crate.
