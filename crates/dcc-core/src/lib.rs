@@ -27,6 +27,7 @@ pub mod hcert;
 pub mod kid;
 pub mod model;
 pub mod pem;
+pub mod plausibility;
 pub mod public_key;
 pub mod revocation;
 pub mod revocation_list;
