@@ -9,8 +9,8 @@ use std::collections::HashMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::berlin;
 use crate::schedule::{Fee, FeeSchedule};
+use dcc_calendar::berlin;
 
 /// The certificate type of a ledger row.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

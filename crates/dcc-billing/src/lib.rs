@@ -3,7 +3,7 @@
 //! No I/O: the caller hands in ledger rows (already stripped of everything but type, dose,
 //! issue time, holder key and the fraud flag) and gets typed statements back.
 //!
-//! - [`berlin`]: the Europe/Berlin offset of an instant (EU summer-time rule, no tz database).
+//! - Local dates in Europe/Berlin come from `dcc_calendar::berlin` (shared with anomaly detection).
 //! - [`month::BillingMonth`]: a calendar month and its bounds as unix seconds.
 //! - [`schedule::FeeSchedule`]: the dated, configurable fee tiers (default: the 2021 rules).
 //! - [`classify`]: each ledger row → billing category and fee, or why it is not billable.
@@ -17,7 +17,6 @@
 //!      ──▶ content JSON (stored, hashed) ──▶ render: CSV | JSON | PDF
 //! ```
 
-pub mod berlin;
 pub mod classify;
 mod error;
 pub mod holder;

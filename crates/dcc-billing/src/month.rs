@@ -7,7 +7,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use time::{Date, Month};
 
 use crate::BillingError;
-use crate::berlin;
+use dcc_calendar::berlin;
 
 /// A calendar month, written `YYYY-MM`; it starts and ends at midnight Europe/Berlin.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]

@@ -12,10 +12,10 @@ use serde::{Deserialize, Serialize};
 use time::Date;
 
 use crate::BillingError;
-use crate::berlin;
 use crate::classify::{BillingRow, Category, Classification, NotBillableReason, classify_all};
 use crate::month::BillingMonth;
 use crate::schedule::{Fee, FeeSchedule};
+use dcc_calendar::berlin;
 
 /// A closed month's statement for one pharmacy.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -2,9 +2,10 @@
 //!
 //! Germany has followed the EU summer-time rule since 1996 (Directive 2000/84/EC and its
 //! predecessors): CEST (UTC+2) from the last Sunday of March, 01:00 UTC, to the last Sunday of
-//! October, 01:00 UTC; CET (UTC+1) otherwise. Billing only needs instants from 2021 on, so the
-//! rule is exact for every date this service sees. Fee tiers and months are fixed by the
-//! **local** date (the 2021 ordinance speaks of calendar days in Germany).
+//! October, 01:00 UTC; CET (UTC+1) otherwise. The service only sees instants from 2021 on, so
+//! the rule is exact for every date it handles. Fee tiers and billing months are fixed by the
+//! **local** date (the 2021 ordinance speaks of calendar days in Germany), and a pharmacy's
+//! opening hours are local wall-clock times.
 
 use time::{Date, Month, OffsetDateTime, PrimitiveDateTime, Time, Weekday};
 
@@ -26,6 +27,14 @@ pub fn local_date(unix: i64) -> Date {
     OffsetDateTime::from_unix_timestamp(local)
         .map(OffsetDateTime::date)
         .unwrap_or(Date::MIN)
+}
+
+/// The Europe/Berlin wall-clock date and time of `unix`.
+pub fn local_datetime(unix: i64) -> PrimitiveDateTime {
+    let local = unix.saturating_add(offset_seconds(unix));
+    OffsetDateTime::from_unix_timestamp(local)
+        .map(|instant| PrimitiveDateTime::new(instant.date(), instant.time()))
+        .unwrap_or(PrimitiveDateTime::MIN)
 }
 
 /// The instant (unix seconds) of local midnight at the start of `date` in Europe/Berlin.
@@ -127,6 +136,18 @@ mod tests {
         assert_eq!(
             local_date(unix(datetime!(2021-12-31 23:00:00 UTC))),
             date!(2022 - 01 - 01)
+        );
+    }
+
+    #[test]
+    fn local_datetime_is_the_wall_clock() {
+        assert_eq!(
+            local_datetime(unix(datetime!(2021-07-07 21:30:15 UTC))),
+            datetime!(2021-07-07 23:30:15)
+        );
+        assert_eq!(
+            local_datetime(unix(datetime!(2021-12-31 23:00:00 UTC))),
+            datetime!(2022-01-01 00:00:00)
         );
     }
 
