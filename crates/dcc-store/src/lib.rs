@@ -9,6 +9,10 @@
 //!   idempotent retries (the only personal data kept).
 //! - [`audit`]: the append-only, hash-chained audit log.
 //! - [`locks`]: the kill switch (issuance locked for everyone, a pharmacy or an operator).
+//! - [`alerts`]: anomaly alerts, one open alert per ongoing pattern, acknowledged with a comment.
+//! - [`throttles`]: pharmacies whose rate limits anomaly detection lowered for a while.
+//! - [`activity`]: the ledger aggregates anomaly detection reads (recent counts, closed hours,
+//!   same hour on trailing days, a holder's certificates).
 //! - [`billing`]: closed monthly statements, fraud adjustments and statement fetches.
 //! - [`signing_keys`]: the DSC/key registry (which DSCs are published, which one signs).
 //!
@@ -17,6 +21,8 @@
 //! found" is `Ok(None)`; a database failure is `Err`. Times are unix seconds passed in by the
 //! caller: nothing here reads the clock.
 
+pub mod activity;
+pub mod alerts;
 pub mod audit;
 mod batch;
 pub mod billing;
@@ -29,6 +35,7 @@ pub mod pharmacies;
 pub mod provision;
 pub mod revocation;
 pub mod signing_keys;
+pub mod throttles;
 
 pub use db::{Backend, Store};
 pub use error::{ConflictTarget, StoreError};

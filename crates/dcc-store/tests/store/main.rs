@@ -8,6 +8,7 @@
 )]
 #![allow(missing_docs)]
 
+mod anomaly;
 mod audit;
 mod batch;
 mod billing;
@@ -72,4 +73,10 @@ backend_suite! {
     signing_keys::signing_keys_bootstrap_then_rotate,
     signing_keys::signing_keys_allow_one_active_per_type,
     signing_keys::signing_keys_latest_expiry_per_kid,
+    anomaly::alerts_are_raised_refreshed_acknowledged_and_raised_again,
+    anomaly::acknowledged_alerts_are_final_and_alerts_are_kept,
+    anomaly::concurrent_instances_raise_one_alert,
+    anomaly::throttles_hold_until_their_time,
+    anomaly::activity_counts_windows_spans_and_same_hours,
+    anomaly::activity_groups_a_holders_certificates,
 }
