@@ -325,7 +325,8 @@ pub async fn activity_groups_a_holders_certificates(db: TestDb) {
     .await
     .unwrap();
     groups.sort_by(|a, b| (&a.telematik_id, a.dose_number).cmp(&(&b.telematik_id, b.dose_number)));
-    let summary: Vec<(&str, Option<i64>, &str, u64, u64, u64)> = groups
+    type Summary<'a> = (&'a str, Option<i64>, &'a str, u64, u64, u64);
+    let summary: Vec<Summary<'_>> = groups
         .iter()
         .map(|g| {
             (
