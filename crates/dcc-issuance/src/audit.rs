@@ -85,6 +85,43 @@ pub enum AuditEvent {
         /// Their total in cents.
         total_cents: i64,
     },
+    /// Anomaly detection raised an alert (and took its rule's action).
+    AnomalyAlertRaised {
+        /// The alert's number.
+        alert_id: i64,
+        /// The rule's code.
+        rule: &'static str,
+        /// The pharmacy.
+        telematik_id: String,
+        /// The operator, once operators are recorded.
+        operator: Option<String>,
+        /// The action taken: `warn`, `throttle`, `lock_operator` or `lock_pharmacy`.
+        action: &'static str,
+    },
+    /// Anomaly detection lowered a pharmacy's rate limits for a while.
+    PharmacyThrottled {
+        /// The pharmacy.
+        telematik_id: String,
+        /// The alert that caused it.
+        alert_id: i64,
+        /// Until when, unix seconds.
+        until: i64,
+        /// Certificates per burst window meanwhile.
+        pharmacy_burst: u64,
+        /// Certificates per rolling day meanwhile.
+        pharmacy_per_day: u64,
+    },
+    /// The association acknowledged an alert (its comment stays with the alert).
+    AnomalyAlertAcknowledged {
+        /// The alert's number.
+        alert_id: i64,
+        /// The rule's code.
+        rule: String,
+        /// The pharmacy.
+        telematik_id: String,
+        /// Who acknowledged it.
+        by: String,
+    },
     /// A pharmacy fetched its statement.
     StatementFetched {
         /// The pharmacy.
@@ -111,6 +148,9 @@ impl AuditEvent {
             Self::CertificateRevoked { .. } => "certificate_revoked",
             Self::BillingMonthClosed { .. } => "billing_month_closed",
             Self::StatementFetched { .. } => "statement_fetched",
+            Self::AnomalyAlertRaised { .. } => "anomaly_alert_raised",
+            Self::PharmacyThrottled { .. } => "pharmacy_throttled",
+            Self::AnomalyAlertAcknowledged { .. } => "anomaly_alert_acknowledged",
         }
     }
 
@@ -121,7 +161,10 @@ impl AuditEvent {
             | Self::CertificateReturnedAgain { telematik_id, .. }
             | Self::PharmacyRegistered { telematik_id, .. }
             | Self::PharmacyStatusChanged { telematik_id, .. }
-            | Self::StatementFetched { telematik_id, .. } => Some(telematik_id),
+            | Self::StatementFetched { telematik_id, .. }
+            | Self::AnomalyAlertRaised { telematik_id, .. }
+            | Self::PharmacyThrottled { telematik_id, .. }
+            | Self::AnomalyAlertAcknowledged { telematik_id, .. } => Some(telematik_id),
             Self::BillingMonthClosed { .. } | Self::CertificateRevoked { .. } => None,
             Self::IssuanceRejected { telematik_id, .. }
             | Self::AccessRejected { telematik_id, .. } => telematik_id.as_deref(),
@@ -180,6 +223,30 @@ impl AuditEvent {
             Self::StatementFetched { month, format, .. } => {
                 json!({"month": month, "format": format})
             }
+            Self::AnomalyAlertRaised {
+                alert_id,
+                rule,
+                operator,
+                action,
+                ..
+            } => {
+                json!({"alert_id": alert_id, "rule": rule, "action": action, "operator": operator})
+            }
+            Self::PharmacyThrottled {
+                alert_id,
+                until,
+                pharmacy_burst,
+                pharmacy_per_day,
+                ..
+            } => json!({
+                "alert_id": alert_id,
+                "until": until,
+                "pharmacy_burst": pharmacy_burst,
+                "pharmacy_per_day": pharmacy_per_day,
+            }),
+            Self::AnomalyAlertAcknowledged {
+                alert_id, rule, by, ..
+            } => json!({"alert_id": alert_id, "rule": rule, "by": by}),
         }
     }
 }

@@ -6,9 +6,13 @@
 //! ([`signing::CertificateServer`]) signs after checking its DSC. Business rules live here so
 //! that they cannot import axum (the server crate calls in, never the other way round). The
 //! certificate, its kept response and its audit entry are written by [`recorder::Recorder`], which
-//! commits the writes of concurrent requests together (group commit). [`billing`] closes months into statements and hands pharmacies theirs.
+//! commits the writes of concurrent requests together (group commit) and hands each committed batch to
+//! [`anomaly`] detection, whose alerts the association works through with [`alerts`].
+//! [`billing`] closes months into statements and hands pharmacies theirs.
 
 pub mod active_pharmacies;
+pub mod alerts;
+pub mod anomaly;
 pub mod audit;
 pub mod billing;
 pub mod issue;

@@ -75,6 +75,20 @@ impl RateLimits {
         }
     }
 
+    /// These limits lowered to at most `pharmacy_burst` and `pharmacy_per_day` (a throttled
+    /// pharmacy); the burst window stays. A ceiling that is off (0) takes the lowered value.
+    pub fn lowered(self, pharmacy_burst: u64, pharmacy_per_day: u64) -> Self {
+        let lower = |current: u64, ceiling: u64| match current {
+            0 => ceiling,
+            _ => current.min(ceiling),
+        };
+        Self {
+            pharmacy_per_day: lower(self.pharmacy_per_day, pharmacy_per_day),
+            pharmacy_burst: lower(self.pharmacy_burst, pharmacy_burst),
+            burst_window_seconds: self.burst_window_seconds,
+        }
+    }
+
     /// Whether a pharmacy with these recent counts may record one more certificate.
     pub fn check(&self, per_day: u64, in_burst_window: u64) -> Result<(), LimitExceeded> {
         if self.pharmacy_per_day > 0 && per_day >= self.pharmacy_per_day {
@@ -127,6 +141,24 @@ mod tests {
         assert_eq!(back.limits, RateLimits::unlimited());
         let defaults: File = toml::from_str("[limits]\n").unwrap();
         assert_eq!(defaults.limits, RateLimits::default());
+    }
+
+    #[test]
+    fn a_throttle_only_lowers() {
+        let lowered = RateLimits::default().lowered(5, 100);
+        assert_eq!((lowered.pharmacy_burst, lowered.pharmacy_per_day), (5, 100));
+        assert_eq!(lowered.burst_window_seconds, 600);
+        let unlimited = RateLimits::unlimited().lowered(5, 100);
+        assert_eq!(
+            (unlimited.pharmacy_burst, unlimited.pharmacy_per_day),
+            (5, 100)
+        );
+        let strict = RateLimits {
+            pharmacy_per_day: 50,
+            pharmacy_burst: 2,
+            burst_window_seconds: 60,
+        };
+        assert_eq!(strict.lowered(5, 100), strict);
     }
 
     #[test]

@@ -19,10 +19,17 @@
 //! If a batch fails as a whole (a database error), every job in it is retried in a transaction
 //! of its own, so one bad row cannot fail the requests it happened to share a batch with, and
 //! each request gets the precise error of its own write.
+//!
+//! With anomaly detection on ([`RecordPolicy::anomaly`]), the writer also reads the throttles
+//! of the batch's pharmacies next to the locks, and after answering a committed batch it hands
+//! the recorded certificates to [`crate::anomaly`] before it takes the next batch: an automatic
+//! lock then stops this process's next certificate already.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+
+use dcc_store::throttles::{self, Throttle};
 
 use dcc_store::audit::AuditRecord;
 use dcc_store::ledger::{self, KeptResponse, LedgerEntry, RecentCount};
@@ -30,6 +37,7 @@ use dcc_store::locks::{self, LockScope};
 use dcc_store::{Store, StoreError};
 use tokio::sync::{mpsc, oneshot};
 
+use crate::anomaly::AnomalyDetection;
 use crate::audit::AuditEvent;
 use crate::limits::{DAY_SECONDS, LimitExceeded, RateLimits};
 
@@ -90,13 +98,27 @@ pub enum RecordError {
 pub struct Recorder {
     sender: mpsc::Sender<Job>,
     counters: Arc<Counters>,
+    anomaly: Option<Arc<AnomalyDetection>>,
 }
 
-/// The writer's checks before it records a certificate.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// The writer's checks before it records a certificate, and what it does after.
+#[derive(Debug, Clone)]
 pub struct RecordPolicy {
     /// Per-pharmacy ceilings.
     pub limits: RateLimits,
+    /// Anomaly detection after every committed batch (and throttles read before it); `None`
+    /// switches both off.
+    pub anomaly: Option<Arc<AnomalyDetection>>,
+}
+
+impl RecordPolicy {
+    /// These limits, without anomaly detection.
+    pub fn limits_only(limits: RateLimits) -> Self {
+        Self {
+            limits,
+            anomaly: None,
+        }
+    }
 }
 
 /// What the writer has done so far (for metrics and tests).
@@ -122,8 +144,18 @@ impl Recorder {
     pub fn start(store: Store, policy: RecordPolicy) -> Self {
         let (sender, receiver) = mpsc::channel(QUEUE_CAPACITY);
         let counters = Arc::new(Counters::default());
+        let anomaly = policy.anomaly.clone();
         tokio::spawn(run(store, policy, receiver, counters.clone()));
-        Self { sender, counters }
+        Self {
+            sender,
+            counters,
+            anomaly,
+        }
+    }
+
+    /// Anomaly detection, when it is on (for its counters).
+    pub fn anomaly(&self) -> Option<&Arc<AnomalyDetection>> {
+        self.anomaly.as_ref()
     }
 
     /// Batches and jobs committed so far.
@@ -143,6 +175,12 @@ impl Recorder {
     /// Appends an audit entry; returns once committed.
     pub async fn audit(&self, event: AuditEvent, at: i64) -> Result<(), RecordError> {
         self.submit(Work::Audit { event, at }).await.map(|_| ())
+    }
+
+    /// Returns once every job queued before it is written and, with anomaly detection on,
+    /// evaluated (tests and shutdown wait for the writer with it; it writes nothing).
+    pub async fn settled(&self) -> Result<(), RecordError> {
+        self.submit(Work::Barrier).await.map(|_| ())
     }
 
     /// Jobs waiting for the writer (for metrics).
@@ -171,7 +209,12 @@ struct Job {
 )]
 enum Work {
     Issued(IssuedRecord),
-    Audit { event: AuditEvent, at: i64 },
+    Audit {
+        event: AuditEvent,
+        at: i64,
+    },
+    /// Nothing to write; answered after the batch's anomaly evaluation.
+    Barrier,
 }
 
 async fn run(
@@ -182,34 +225,65 @@ async fn run(
 ) {
     let mut jobs = Vec::with_capacity(MAX_BATCH);
     while receiver.recv_many(&mut jobs, MAX_BATCH).await > 0 {
-        let (works, replies): (Vec<Work>, Vec<_>) =
-            jobs.drain(..).map(|job| (job.work, job.reply)).unzip();
-        match write(&store, &policy, &works).await {
-            Ok(outcomes) => {
+        let mut barriers = Vec::new();
+        let (works, replies): (Vec<Work>, Vec<_>) = jobs
+            .drain(..)
+            .filter_map(|job| match job.work {
+                Work::Barrier => {
+                    barriers.push(job.reply);
+                    None
+                }
+                work => Some((work, job.reply)),
+            })
+            .unzip();
+        let mut recorded: Vec<&LedgerEntry> = Vec::new();
+        let written = match works.is_empty() {
+            true => None,
+            false => Some(write(&store, &policy, &works).await),
+        };
+        match written {
+            None => {}
+            Some(Ok(outcomes)) => {
                 let size = u64::try_from(outcomes.len()).unwrap_or(u64::MAX);
                 counters.batches.fetch_add(1, Ordering::Relaxed);
                 counters.jobs.fetch_add(size, Ordering::Relaxed);
                 counters.largest_batch.fetch_max(size, Ordering::Relaxed);
-                for (reply, outcome) in replies.into_iter().zip(outcomes) {
+                for ((reply, outcome), work) in replies.into_iter().zip(outcomes).zip(&works) {
+                    if let (RecordOutcome::Recorded, Work::Issued(record)) = (&outcome, work) {
+                        recorded.push(&record.entry);
+                    }
                     // The request may have gone away; its record stands.
                     let _ = reply.send(Ok(outcome));
                 }
             }
-            Err(error) if works.len() == 1 => {
+            Some(Err(error)) if works.len() == 1 => {
                 if let Some(reply) = replies.into_iter().next() {
                     let _ = reply.send(Err(error.into()));
                 }
             }
-            Err(batch_error) => {
+            Some(Err(batch_error)) => {
                 tracing::warn!(%batch_error, jobs = works.len(), "batch write failed; writing its jobs one by one");
                 for (work, reply) in works.iter().zip(replies) {
                     let outcome = write(&store, &policy, std::slice::from_ref(work)).await;
-                    let _ = reply.send(match outcome {
+                    let outcome = match outcome {
                         Ok(outcomes) => outcomes.into_iter().next().ok_or(RecordError::Stopped),
                         Err(error) => Err(error.into()),
-                    });
+                    };
+                    if let (Ok(RecordOutcome::Recorded), Work::Issued(record)) = (&outcome, work) {
+                        recorded.push(&record.entry);
+                    }
+                    let _ = reply.send(outcome);
                 }
             }
+        }
+        // The batch is answered; detection runs before the next batch is written.
+        if let Some(anomaly) = &policy.anomaly
+            && !recorded.is_empty()
+        {
+            anomaly.after_commit(&store, &recorded).await;
+        }
+        for barrier in barriers {
+            let _ = barrier.send(Ok(RecordOutcome::Recorded));
         }
     }
 }
@@ -237,8 +311,9 @@ async fn write(
                 reason: reason.to_owned(),
             })
         } else {
+            let limits = checks.limits(&policy.limits, telematik_id);
             let count = checks.counts.entry(telematik_id.to_owned()).or_default();
-            match policy.limits.check(count.long, count.short) {
+            match limits.check(count.long, count.short) {
                 Err(exceeded) => Some(RecordOutcome::RateLimited(exceeded)),
                 Ok(()) => {
                     count.long += 1;
@@ -271,6 +346,7 @@ async fn write(
                 outcomes.push(RecordOutcome::Recorded);
             }
             (Work::Issued(_), None) => outcomes.push(RecordOutcome::Conflict),
+            (Work::Barrier, _) => outcomes.push(RecordOutcome::Recorded),
         }
     }
     ledger::insert_responses(&mut tx, &responses).await?;
@@ -284,11 +360,12 @@ async fn write(
 }
 
 /// What the writer reads before deciding a batch: which pharmacies are active, the locks that
-/// apply, and the pharmacies' recent counts.
+/// apply, throttled pharmacies, and the pharmacies' recent counts.
 struct Checks {
     active: HashSet<String>,
     all_lock: Option<String>,
     pharmacy_locks: HashMap<String, String>,
+    throttles: HashMap<String, Throttle>,
     counts: HashMap<String, RecentCount>,
 }
 
@@ -311,6 +388,7 @@ impl Checks {
                 active: HashSet::new(),
                 all_lock: None,
                 pharmacy_locks: HashMap::new(),
+                throttles: HashMap::new(),
                 counts: HashMap::new(),
             });
         }
@@ -327,6 +405,10 @@ impl Checks {
                 _ => {}
             }
         }
+        let throttles = match policy.anomaly {
+            Some(_) => throttles::in_force(tx, &pharmacies, latest).await?,
+            None => HashMap::new(),
+        };
         let counts = ledger::recent_counts(
             tx,
             &pharmacies,
@@ -338,8 +420,19 @@ impl Checks {
             active,
             all_lock,
             pharmacy_locks,
+            throttles,
             counts,
         })
+    }
+
+    /// The limits of this pharmacy: the configured ones, lowered while it is throttled.
+    fn limits(&self, configured: &RateLimits, telematik_id: &str) -> RateLimits {
+        match self.throttles.get(telematik_id) {
+            Some(throttle) => {
+                configured.lowered(throttle.pharmacy_burst, throttle.pharmacy_per_day)
+            }
+            None => *configured,
+        }
     }
 
     /// The reason of the lock that stops this pharmacy, if any (`all` first).

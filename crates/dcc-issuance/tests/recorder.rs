@@ -81,9 +81,7 @@ where
 async fn concurrent_records_share_batches(store: Store) {
     register(&store, ACTIVE, "APO1", PharmacyStatus::Active).await;
     register(&store, SUSPENDED, "APO2", PharmacyStatus::Suspended).await;
-    let policy = RecordPolicy {
-        limits: RateLimits::unlimited(),
-    };
+    let policy = RecordPolicy::limits_only(RateLimits::unlimited());
     let recorder = Recorder::start(store.clone(), policy);
 
     let mut tasks = Vec::new();
@@ -226,9 +224,7 @@ async fn locks_stop_exactly_their_scope(store: Store) {
     register(&store, OTHER, "APO3", PharmacyStatus::Active).await;
     let recorder = Recorder::start(
         store.clone(),
-        RecordPolicy {
-            limits: RateLimits::unlimited(),
-        },
+        RecordPolicy::limits_only(RateLimits::unlimited()),
     );
     let for_pharmacy = |n: usize, telematik_id: &str| {
         let mut record = record(n);
@@ -335,13 +331,11 @@ async fn rate_limits_count_the_ledger_and_the_batch(store: Store) {
     register(&store, ACTIVE, "APO1", PharmacyStatus::Active).await;
     let recorder = Recorder::start(
         store.clone(),
-        RecordPolicy {
-            limits: RateLimits {
-                pharmacy_per_day: 5,
-                pharmacy_burst: 3,
-                burst_window_seconds: 600,
-            },
-        },
+        RecordPolicy::limits_only(RateLimits {
+            pharmacy_per_day: 5,
+            pharmacy_burst: 3,
+            burst_window_seconds: 600,
+        }),
     );
     let at = |n: usize, time: i64| {
         let mut record = record(n);

@@ -280,9 +280,7 @@ async fn run_on(
     let (sign_one, hc1_sample) = certificate_server_sign_rate(&signer, &sample);
     let sign_all = certificate_server_sign_rate_parallel(&signer, &sample, cores);
     let uvci_counter = Arc::new(AtomicU64::new(0));
-    let policy = RecordPolicy {
-        limits: config.limits,
-    };
+    let policy = RecordPolicy::limits_only(config.limits);
     let recorder = Recorder::start(store.clone(), policy);
     let store_one = store_transaction_rate(&recorder, &hc1_sample, &uvci_counter, 1).await;
     let store_many =

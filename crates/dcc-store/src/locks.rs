@@ -72,6 +72,25 @@ pub async fn lock(tx: &mut Transaction<'_, Any>, lock: &IssuanceLock) -> Result<
     Ok(())
 }
 
+/// Sets a lock unless its scope is locked already (an automatic lock must not replace the
+/// reason of a lock someone set by hand); returns whether it was set.
+pub async fn lock_if_absent(
+    tx: &mut Transaction<'_, Any>,
+    lock: &IssuanceLock,
+) -> Result<bool, StoreError> {
+    let (scope, target) = lock.scope.columns();
+    let result = sqlx::query(INSERT_IF_ABSENT)
+        .bind(scope)
+        .bind(target)
+        .bind(lock.reason.as_str())
+        .bind(lock.comment.as_str())
+        .bind(lock.locked_at)
+        .execute(&mut **tx)
+        .await
+        .map_err(query_error)?;
+    Ok(result.rows_affected() == 1)
+}
+
 /// Lifts the lock on a scope; returns it, or `None` when there was none.
 pub async fn unlock(
     tx: &mut Transaction<'_, Any>,
@@ -150,6 +169,9 @@ const UPSERT: &str = "INSERT INTO issuance_locks (scope, target, reason, comment
      VALUES ($1, $2, $3, $4, $5) ON CONFLICT (scope, target) \
      DO UPDATE SET reason = excluded.reason, comment = excluded.comment, \
      locked_at = excluded.locked_at";
+
+const INSERT_IF_ABSENT: &str = "INSERT INTO issuance_locks (scope, target, reason, comment, \
+     locked_at) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (scope, target) DO NOTHING";
 
 const DELETE: &str = "DELETE FROM issuance_locks WHERE scope = $1 AND target = $2 \
      RETURNING scope, target, reason, comment, locked_at";

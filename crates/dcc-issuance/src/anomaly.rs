@@ -1,0 +1,424 @@
+//! Anomaly detection as a use case: the group-commit writer hands over every batch of
+//! certificates it has just committed ([`crate::recorder`]); this module reads what the rules
+//! need from the ledger, runs them ([`dcc_anomaly`]), stores each finding as an alert (one open
+//! alert per ongoing pattern, [`dcc_store::alerts`]) and, when an alert is new, takes its
+//! rule's action through the existing locks and limits, auditing the alert and the action in
+//! the same transaction.
+//!
+//! Why after the commit, in the writer: the answers of the batch are sent before detection
+//! runs, so detection never delays a certificate and a failing detector (logged and counted)
+//! never fails one; and because the writer takes its next batch only after detection has
+//! committed, an automatic lock stops this process's very next certificate, and every other
+//! instance's next batch, which reads the locks in its own transaction. The reads are
+//! aggregates over indexed windows, and the expensive ones (closed hours, the volume baseline)
+//! run only for pharmacies that just issued outside their hours or reached the volume floor.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, PoisonError};
+
+use dcc_anomaly::action::Action;
+use dcc_anomaly::detector::{Detector, Facts, Plan};
+use dcc_anomaly::event::{
+    ClosedActivity, Content, HolderGroup, Issuance, PharmacyActivity, event_day,
+};
+use dcc_anomaly::finding::{Finding, Rule};
+use dcc_anomaly::settings::{AnomalySettings, SettingsError};
+use dcc_store::alerts::{self, AlertWrite, NewAlert};
+use dcc_store::ledger::{CertificateType, LedgerEntry};
+use dcc_store::locks::{self, IssuanceLock, LockScope};
+use dcc_store::throttles::{self, Throttle};
+use dcc_store::{Store, StoreError, Tx, activity};
+
+use crate::audit::{self, AuditEvent};
+
+/// The rules, their settings and what this process has done with them.
+#[derive(Debug)]
+pub struct AnomalyDetection {
+    detector: Detector,
+    counters: Counters,
+    /// Open-alert keys this process wrote, with the issuing time of the write; findings of a
+    /// key written less than `refresh_seconds` ago only count as occurrences in memory.
+    written: Mutex<HashMap<String, i64>>,
+}
+
+/// Counters of one process, for `/metrics`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AnomalyStats {
+    /// Alerts raised, per rule code (every rule listed).
+    pub raised: Vec<(&'static str, u64)>,
+    /// Actions taken, per action code (every action listed).
+    pub actions: Vec<(&'static str, u64)>,
+    /// Batches whose evaluation failed (the database, in practice).
+    pub failures: u64,
+}
+
+/// A new alert and the action taken for it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RaisedAlert {
+    /// The alert's number.
+    pub id: i64,
+    /// The rule.
+    pub rule: Rule,
+    /// The action taken.
+    pub action: Action,
+    /// The pharmacy.
+    pub telematik_id: String,
+}
+
+/// Why a batch could not be evaluated.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum AnomalyError {
+    /// The database failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+#[derive(Debug, Default)]
+struct Counters {
+    raised: [AtomicU64; Rule::ALL.len()],
+    actions: [AtomicU64; Action::ALL.len()],
+    failures: AtomicU64,
+}
+
+impl AnomalyDetection {
+    /// Detection with these settings, once they validate.
+    pub fn new(settings: AnomalySettings) -> Result<Self, SettingsError> {
+        Ok(Self {
+            detector: Detector::new(settings)?,
+            counters: Counters::default(),
+            written: Mutex::new(HashMap::new()),
+        })
+    }
+
+    /// The rules.
+    pub fn detector(&self) -> &Detector {
+        &self.detector
+    }
+
+    /// What this process has raised and done so far.
+    pub fn stats(&self) -> AnomalyStats {
+        let load = |counter: &AtomicU64| counter.load(Ordering::Relaxed);
+        AnomalyStats {
+            raised: Rule::ALL
+                .iter()
+                .zip(&self.counters.raised)
+                .map(|(rule, counter)| (rule.code(), load(counter)))
+                .collect(),
+            actions: Action::ALL
+                .iter()
+                .zip(&self.counters.actions)
+                .map(|(action, counter)| (action.code(), load(counter)))
+                .collect(),
+            failures: load(&self.counters.failures),
+        }
+    }
+
+    /// Evaluates certificates the writer has just committed (each with its issuing time).
+    /// Never fails the caller: an error is logged and counted, and the next batch is evaluated
+    /// as usual (its windows include this batch's certificates).
+    pub async fn after_commit(&self, store: &Store, entries: &[&LedgerEntry]) -> Vec<RaisedAlert> {
+        let events: Vec<Issuance> = entries.iter().map(|entry| issuance(entry)).collect();
+        match self.evaluate(store, &events).await {
+            Ok(raised) => raised,
+            Err(error) => {
+                self.counters.failures.fetch_add(1, Ordering::Relaxed);
+                tracing::warn!(%error, certificates = events.len(), "anomaly detection failed for a batch");
+                Vec::new()
+            }
+        }
+    }
+
+    /// Evaluates a batch of recorded certificates: reads the facts, runs the rules, stores the
+    /// findings and takes the actions of new alerts.
+    pub async fn evaluate(
+        &self,
+        store: &Store,
+        batch: &[Issuance],
+    ) -> Result<Vec<RaisedAlert>, AnomalyError> {
+        if batch.is_empty() {
+            return Ok(Vec::new());
+        }
+        let plan = self.detector.plan(batch);
+        let facts = self.read_facts(store, &plan).await?;
+        let findings: Vec<Finding> = self
+            .detector
+            .evaluate(batch, &plan, &facts)
+            .into_iter()
+            .filter(|finding| !self.recently_written(finding, plan.at))
+            .collect();
+        if findings.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut tx = store.begin().await?;
+        let mut raised = Vec::new();
+        for finding in &findings {
+            if let Some(alert) = self.store_finding(&mut tx, finding, plan.at).await? {
+                raised.push(alert);
+            }
+        }
+        dcc_store::commit(tx).await?;
+        let mut written = self.written.lock().unwrap_or_else(PoisonError::into_inner);
+        let refresh = self.detector.settings().refresh_seconds;
+        if written.len() > WRITTEN_KEYS_KEPT {
+            written.retain(|_, at| *at > plan.at - refresh);
+        }
+        for finding in &findings {
+            written.insert(finding.key().to_text(), plan.at);
+        }
+        drop(written);
+        for alert in &raised {
+            self.count(alert);
+            tracing::warn!(
+                alert_id = alert.id,
+                rule = alert.rule.code(),
+                action = alert.action.code(),
+                pharmacy = %alert.telematik_id,
+                "anomaly alert raised"
+            );
+        }
+        Ok(raised)
+    }
+
+    async fn read_facts(&self, store: &Store, plan: &Plan) -> Result<Facts, StoreError> {
+        let pool = store.pool();
+        let mut facts = Facts::default();
+        let pharmacies: Vec<&str> = plan.pharmacies.iter().map(String::as_str).collect();
+        let counts = activity::window_counts(
+            pool,
+            &pharmacies,
+            plan.hour_since,
+            plan.burst_since,
+            plan.at,
+        )
+        .await?;
+        for telematik_id in &plan.pharmacies {
+            let counted = counts.get(telematik_id).copied().unwrap_or_default();
+            let mut pharmacy = PharmacyActivity {
+                in_last_hour: counted.first,
+                in_burst_window: counted.second,
+                closed: None,
+                baseline: None,
+            };
+            if let Some(query) = plan
+                .closed
+                .iter()
+                .find(|query| &query.telematik_id == telematik_id)
+            {
+                let spans = activity::in_spans(pool, telematik_id, &query.intervals).await?;
+                pharmacy.closed = Some(ClosedActivity {
+                    certificates: spans.certificates,
+                    first_at: spans.first_at,
+                    last_at: spans.last_at,
+                });
+            }
+            let spike_key = format!("{}|{telematik_id}||", Rule::VolumeSpike.code());
+            if self.detector.wants_baseline(&pharmacy)
+                && !self.recently_written_key(&spike_key, plan.at)
+            {
+                pharmacy.baseline = Some(
+                    activity::same_hour_counts(
+                        pool,
+                        telematik_id,
+                        plan.at,
+                        self.detector.baseline_days(),
+                    )
+                    .await?,
+                );
+            }
+            facts.pharmacies.insert(telematik_id.clone(), pharmacy);
+        }
+        if !plan.holder_keys.is_empty() {
+            let keys: Vec<&str> = plan.holder_keys.iter().map(String::as_str).collect();
+            let rows = activity::holder_groups(
+                pool,
+                &keys,
+                plan.holder_since,
+                plan.repeat_since,
+                plan.pharmacy_window_since,
+                plan.at,
+            )
+            .await?;
+            for row in rows {
+                facts
+                    .holders
+                    .entry(row.holder_key.clone())
+                    .or_default()
+                    .push(HolderGroup {
+                        telematik_id: row.telematik_id,
+                        kind: row.certificate_type,
+                        dose_number: row.dose_number.and_then(|dose| u32::try_from(dose).ok()),
+                        event_date: event_day(&row.event_date),
+                        uvci: row.uvci,
+                        last_at: row.last_at,
+                        certificates: row.certificates,
+                        in_repeat_window: row.after_first,
+                        in_pharmacy_window: row.after_second,
+                    });
+            }
+        }
+        Ok(facts)
+    }
+
+    /// Raises or refreshes the finding's alert; for a new alert, takes the action and audits
+    /// both.
+    async fn store_finding(
+        &self,
+        tx: &mut Tx<'_>,
+        finding: &Finding,
+        at: i64,
+    ) -> Result<Option<RaisedAlert>, StoreError> {
+        let open_key = finding.key().to_text();
+        let alert = NewAlert {
+            rule: finding.rule.code(),
+            severity: finding.severity().code(),
+            telematik_id: &finding.telematik_id,
+            operator_id: finding.operator.as_deref(),
+            subject: &finding.subject,
+            open_key: &open_key,
+            window_start: finding.window_start,
+            window_end: finding.window_end,
+            evidence: &finding.evidence,
+            action: finding.action.code(),
+            occurrences: i64::try_from(finding.occurrences).unwrap_or(i64::MAX),
+            at,
+        };
+        let AlertWrite::Raised(id) = alerts::raise_or_refresh(tx, &alert).await? else {
+            return Ok(None);
+        };
+        let event = AuditEvent::AnomalyAlertRaised {
+            alert_id: id,
+            rule: finding.rule.code(),
+            telematik_id: finding.telematik_id.clone(),
+            operator: finding.operator.clone(),
+            action: finding.action.code(),
+        };
+        audit::record(tx, &event, at).await?;
+        self.take_action(tx, finding, id, at).await?;
+        Ok(Some(RaisedAlert {
+            id,
+            rule: finding.rule,
+            action: finding.action,
+            telematik_id: finding.telematik_id.clone(),
+        }))
+    }
+
+    async fn take_action(
+        &self,
+        tx: &mut Tx<'_>,
+        finding: &Finding,
+        alert_id: i64,
+        at: i64,
+    ) -> Result<(), StoreError> {
+        let scope = match (finding.action, &finding.operator) {
+            (Action::Warn, _) => return Ok(()),
+            (Action::Throttle, _) => {
+                let settings = &self.detector.settings().throttle;
+                let throttle = Throttle {
+                    telematik_id: finding.telematik_id.clone(),
+                    pharmacy_burst: settings.pharmacy_burst,
+                    pharmacy_per_day: settings.pharmacy_per_day,
+                    until: at + settings.minutes * 60,
+                    alert_id,
+                    created_at: at,
+                };
+                throttles::set(tx, &throttle).await?;
+                let event = AuditEvent::PharmacyThrottled {
+                    telematik_id: throttle.telematik_id,
+                    alert_id,
+                    until: throttle.until,
+                    pharmacy_burst: throttle.pharmacy_burst,
+                    pharmacy_per_day: throttle.pharmacy_per_day,
+                };
+                audit::record(tx, &event, at).await?;
+                return Ok(());
+            }
+            (Action::LockOperator, Some(operator)) => LockScope::Operator(operator.clone()),
+            // Without a known operator the pharmacy is what can be locked: containment first.
+            (Action::LockOperator | Action::LockPharmacy, _) => {
+                LockScope::Pharmacy(finding.telematik_id.clone())
+            }
+        };
+        let lock = IssuanceLock {
+            scope,
+            reason: format!("anomaly_{}", finding.rule.code()),
+            comment: format!("alert {alert_id}"),
+            locked_at: at,
+        };
+        if locks::lock_if_absent(tx, &lock).await? {
+            let event = AuditEvent::IssuanceLocked {
+                scope: lock.scope,
+                reason: lock.reason,
+            };
+            audit::record(tx, &event, at).await?;
+        }
+        Ok(())
+    }
+
+    fn recently_written(&self, finding: &Finding, at: i64) -> bool {
+        self.recently_written_key(&finding.key().to_text(), at)
+    }
+
+    fn recently_written_key(&self, key: &str, at: i64) -> bool {
+        let refresh = self.detector.settings().refresh_seconds;
+        self.written
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(key)
+            .is_some_and(|&written| at - written < refresh)
+    }
+
+    fn count(&self, alert: &RaisedAlert) {
+        if let Some(counter) = Rule::ALL
+            .iter()
+            .position(|rule| *rule == alert.rule)
+            .and_then(|index| self.counters.raised.get(index))
+        {
+            counter.fetch_add(1, Ordering::Relaxed);
+        }
+        if let Some(counter) = Action::ALL
+            .iter()
+            .position(|action| *action == alert.action)
+            .and_then(|index| self.counters.actions.get(index))
+        {
+            counter.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+}
+
+/// A recorded certificate as the rules see it (no operator yet: operator accounts will fill it
+/// in).
+pub fn issuance(entry: &LedgerEntry) -> Issuance {
+    let content = match entry.certificate_type {
+        CertificateType::Vaccination => Content::Vaccination {
+            product: entry.product.clone(),
+            dose_number: entry
+                .dose_number
+                .and_then(|dose| u32::try_from(dose).ok())
+                .unwrap_or(0),
+            total_doses: entry
+                .total_doses
+                .and_then(|doses| u32::try_from(doses).ok())
+                .unwrap_or(0),
+            date: event_day(&entry.event_date),
+        },
+        CertificateType::Test => Content::Test {
+            sampled: event_day(&entry.event_date),
+        },
+        CertificateType::Recovery => Content::Recovery {
+            first_positive: event_day(&entry.event_date),
+        },
+    };
+    Issuance {
+        at: entry.issued_at,
+        telematik_id: entry.telematik_id.clone(),
+        operator: None,
+        uvci: entry.uvci.clone(),
+        holder_key: entry.holder_key.clone(),
+        content,
+    }
+}
+
+/// Open-alert keys remembered before the stale ones are dropped.
+const WRITTEN_KEYS_KEPT: usize = 10_000;
