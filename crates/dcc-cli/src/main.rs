@@ -4,6 +4,7 @@
 //! Thin by design: it parses arguments, reads files and the clock, and calls `dcc-core`,
 //! `dcc-pki` and the `dcc-issuance` use cases.
 
+mod alerts;
 mod audit;
 mod billing;
 mod clock;
@@ -77,6 +78,9 @@ enum Command {
     Unlock(lock::UnlockArgs),
     /// List the locks in force.
     Locks(lock::LocksArgs),
+    /// Anomaly alerts: list them, acknowledge one with a comment (audited).
+    #[command(subcommand)]
+    Alerts(alerts::AlertsCommand),
     /// Revoke certificates: by UVCI, from a CSV file, or one pharmacy's in a time window,
     /// with a reason; audited; published in the revocation list until they expire.
     Revoke(revoke::RevokeArgs),
@@ -109,6 +113,7 @@ fn main() -> ExitCode {
         Command::Lock(args) => lock::lock(&args),
         Command::Unlock(args) => lock::unlock(&args),
         Command::Locks(args) => lock::list(&args),
+        Command::Alerts(command) => alerts::run(&command),
         Command::Revoke(args) => revoke::revoke(&args),
         Command::Revocation(command) => revoke::run(&command),
         Command::Billing(command) => billing::run(&command),

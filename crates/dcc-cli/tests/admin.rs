@@ -590,6 +590,8 @@ fn every_admin_command_has_help() {
         (&["pharmacy", "reactivate"], &["--config", "--telematik-id"]),
         (&["pharmacy", "list"], &["--config", "--json"]),
         (&["audit", "verify"], &["--config"]),
+        (&["alerts", "list"], &["--config", "--open", "--json"]),
+        (&["alerts", "ack"], &["--config", "--comment", "--by"]),
     ];
     for (command, flags) in cases {
         let mut args = command.to_vec();
@@ -639,7 +641,19 @@ fn demo_issues_through_mutual_tls_and_the_certificate_verifies() {
     let uvci = report["uvci"].as_str().unwrap();
     assert!(printed.contains(uvci), "{printed}");
 
-    // Ledger and audit: one certificate, recorded with its audit entry.
+    // Ledger and audit: the pharmacy's registration and one certificate with its audit entry;
+    // when the demo ran outside the default opening hours, also anomaly detection's off-hours
+    // alert (a warning).
+    let issued_at = time::OffsetDateTime::parse(
+        report["issued_at"].as_str().unwrap(),
+        &time::format_description::well_known::Rfc3339,
+    )
+    .unwrap()
+    .unix_timestamp();
+    let off_hours = dcc_anomaly::hours::OpeningHours::default()
+        .closed_reason(issued_at, 30)
+        .is_some();
+    let entries = if off_hours { 3 } else { 2 };
     let config = data.join("dcc.toml");
     let audit = dcc_in(
         dir.path(),
@@ -648,7 +662,7 @@ fn demo_issues_through_mutual_tls_and_the_certificate_verifies() {
     );
     assert_exit(&audit, 0);
     assert!(
-        stdout(&audit).contains("audit chain intact: 2 entries"),
+        stdout(&audit).contains(&format!("audit chain intact: {entries} entries")),
         "{}",
         stdout(&audit)
     );
@@ -990,4 +1004,138 @@ fn a_revoked_certificate_verifies_as_revoked_from_the_exported_list() {
     let report: Value = serde_json::from_slice(&output.stdout).unwrap();
     assert_eq!(report["valid"], false);
     assert_eq!(revocation_check(&report), "revoked");
+}
+
+/// Stores an open `off_hours_repeated` alert for the default pharmacy, as anomaly detection
+/// in `dcc serve` would; returns its number.
+fn seed_alert(dir: &DataDir) -> i64 {
+    let config = Config::load(&dir.path("dcc.toml")).unwrap();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let store = dcc_store::Store::connect(&config.database_url)
+            .await
+            .unwrap();
+        let evidence = serde_json::json!({"certificates": 5, "window_hours": 24});
+        let open_key = format!("off_hours_repeated|{DEFAULT_ID}||");
+        let at = unix_now();
+        let alert = dcc_store::alerts::NewAlert {
+            rule: "off_hours_repeated",
+            severity: "critical",
+            telematik_id: DEFAULT_ID,
+            operator_id: None,
+            subject: "",
+            open_key: &open_key,
+            window_start: at - 600,
+            window_end: at,
+            evidence: &evidence,
+            action: "lock_pharmacy",
+            occurrences: 1,
+            at,
+        };
+        let mut tx = store.begin().await.unwrap();
+        let written = dcc_store::alerts::raise_or_refresh(&mut tx, &alert)
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        store.close().await;
+        match written {
+            dcc_store::alerts::AlertWrite::Raised(id) => id,
+            other => panic!("{other:?}"),
+        }
+    })
+}
+
+#[test]
+fn alerts_are_listed_and_acknowledged_with_a_comment_only() {
+    let (dir, _) = DataDir::init();
+    let output = dir.dcc(&["alerts", "list"]);
+    assert_exit(&output, 0);
+    assert_eq!(stdout(&output), "no alerts\n");
+    let id = seed_alert(&dir);
+
+    let output = dir.dcc(&["alerts", "list"]);
+    assert_exit(&output, 0);
+    let line = stdout(&output);
+    assert!(line.starts_with(&format!("#{id}  ")), "{line}");
+    assert!(
+        line.contains(&format!(
+            "critical  off_hours_repeated    {DEFAULT_ID}  lock_pharmacy  open (1 occurrences)"
+        )),
+        "{line}"
+    );
+    let output = dir.dcc(&["alerts", "list", "--open", "--json"]);
+    assert_exit(&output, 0);
+    let listed: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(listed.as_array().unwrap().len(), 1);
+    assert_eq!(listed[0]["id"], id);
+    assert_eq!(listed[0]["rule"], "off_hours_repeated");
+    assert_eq!(listed[0]["evidence"]["certificates"], 5);
+    assert_eq!(listed[0]["open"], true);
+
+    // Without a comment: refused, nothing changes.
+    let id_arg = id.to_string();
+    let output = dir.dcc(&["alerts", "ack", &id_arg, "--by", "verband"]);
+    assert_exit(&output, 2);
+    assert!(
+        stderr(&output).contains("(comment_required): a comment is required"),
+        "{}",
+        stderr(&output)
+    );
+    let output = dir.dcc(&["alerts", "list", "--open", "--json"]);
+    assert_eq!(
+        serde_json::from_slice::<Value>(&output.stdout).unwrap()[0]["id"],
+        id
+    );
+
+    let output = dir.dcc(&[
+        "alerts",
+        "ack",
+        &id_arg,
+        "--comment",
+        "Notdienst, vom Inhaber bestätigt",
+        "--by",
+        "verband",
+    ]);
+    assert_exit(&output, 0);
+    assert_eq!(
+        stdout(&output),
+        format!(
+            "alert #{id} (off_hours_repeated at {DEFAULT_ID}) acknowledged by verband\n\
+             its lock stays until `dcc unlock --pharmacy {DEFAULT_ID}`\n"
+        )
+    );
+    let output = dir.dcc(&["alerts", "list", "--open"]);
+    assert_eq!(stdout(&output), "no open alerts\n");
+    let output = dir.dcc(&["alerts", "list", "--json"]);
+    let listed: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(listed[0]["comment"], "Notdienst, vom Inhaber bestätigt");
+    assert_eq!(listed[0]["acknowledged_by"], "verband");
+
+    let output = dir.dcc(&[
+        "alerts",
+        "ack",
+        &id_arg,
+        "--comment",
+        "noch mal",
+        "--by",
+        "verband",
+    ]);
+    assert_exit(&output, 2);
+    assert!(
+        stderr(&output).contains(&format!("alert {id} was acknowledged already")),
+        "{}",
+        stderr(&output)
+    );
+    let output = dir.dcc(&["alerts", "ack", "999", "--comment", "x", "--by", "verband"]);
+    assert_exit(&output, 2);
+    assert!(
+        stderr(&output).contains("there is no alert 999"),
+        "{}",
+        stderr(&output)
+    );
+    // init's registration + the acknowledgement.
+    dir.assert_audit_intact(2);
 }

@@ -7,6 +7,7 @@
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
+use dcc_anomaly::settings::AnomalySettings;
 use dcc_billing::schedule::{FeePeriodConfig, FeeSchedule};
 use dcc_issuance::billing::BillingSettings;
 use dcc_issuance::limits::RateLimits;
@@ -61,6 +62,10 @@ pub struct Config {
     /// only the EU gateway JSON is published.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub trust_list: Option<TrustListConfig>,
+    /// Anomaly detection: opening hours, rules, thresholds and actions (defaults when the
+    /// section is absent).
+    #[serde(default)]
+    pub anomaly: AnomalySettings,
     /// The folder relative paths are resolved against (the configuration file's folder);
     /// not stored in the file.
     #[serde(skip)]
@@ -339,6 +344,7 @@ impl Config {
                 certificate: "pki/trust-list/signer.pem".into(),
                 key: "pki/trust-list/signer.key".into(),
             }),
+            anomaly: AnomalySettings::default(),
             base_dir: base_dir.to_owned(),
         }
     }
@@ -418,6 +424,26 @@ mod tests {
         let invalid = base + "\n[[billing.fees]]\nfrom = \"1.1.2022\"\n";
         let config: Config = toml::from_str(&invalid).unwrap();
         assert!(config.billing.settings().is_err());
+    }
+
+    #[test]
+    fn anomaly_settings_come_from_their_section() {
+        let base = Config::development(Path::new("/d")).to_toml().unwrap();
+        assert!(base.contains("[anomaly.off_hours_repeated]"), "{base}");
+        let config: Config = toml::from_str(&base).unwrap();
+        assert_eq!(config.anomaly, AnomalySettings::default());
+        let without: String = base.split("\n[anomaly").next().unwrap().to_owned();
+        let config: Config = toml::from_str(&without).unwrap();
+        assert_eq!(config.anomaly, AnomalySettings::default());
+        let custom = base.replace(
+            "[anomaly.burst]\naction = \"throttle\"",
+            "[anomaly.burst]\naction = \"lock_pharmacy\"",
+        );
+        let config: Config = toml::from_str(&custom).unwrap();
+        assert_eq!(
+            config.anomaly.burst.action,
+            dcc_anomaly::action::Action::LockPharmacy
+        );
     }
 
     #[test]

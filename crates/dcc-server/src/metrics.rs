@@ -1,7 +1,8 @@
 //! Prometheus metrics of the portal, served at `GET /metrics` in the text exposition format:
 //! requests by route and status, issuance latency, certificates by type, the group-commit
-//! writer's queue and batches, and refused TLS handshakes by reason. Counters only go up; the
-//! values carry identifiers and codes, never personal data.
+//! writer's queue and batches, refused TLS handshakes by reason, and anomaly detection (alerts
+//! raised and actions taken by this process, open alerts in the database by rule). Counters
+//! only go up; the values carry identifiers and codes, never personal data.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -13,6 +14,8 @@ use axum::extract::{MatchedPath, Request, State};
 use axum::http::header;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use dcc_anomaly::finding::Rule;
+use dcc_issuance::anomaly::AnomalyStats;
 
 use crate::portal::PortalState;
 
@@ -116,6 +119,54 @@ impl Metrics {
     }
 }
 
+/// The anomaly section: alerts raised and actions taken by this process, failed evaluations,
+/// and the open alerts per rule in the database (`None` when they could not be read).
+pub fn render_anomaly(stats: &AnomalyStats, open: Option<&[(String, u64)]>) -> String {
+    let mut out = String::new();
+    out.push_str(
+        "# HELP dcc_anomaly_alerts_total Anomaly alerts raised by this process, by rule.\n",
+    );
+    out.push_str("# TYPE dcc_anomaly_alerts_total counter\n");
+    for (rule, count) in &stats.raised {
+        let _ = writeln!(out, "dcc_anomaly_alerts_total{{rule=\"{rule}\"}} {count}");
+    }
+    out.push_str("# HELP dcc_anomaly_actions_total Automatic actions of new alerts, by action.\n");
+    out.push_str("# TYPE dcc_anomaly_actions_total counter\n");
+    for (action, count) in &stats.actions {
+        let _ = writeln!(
+            out,
+            "dcc_anomaly_actions_total{{action=\"{action}\"}} {count}"
+        );
+    }
+    out.push_str(
+        "# HELP dcc_anomaly_evaluation_failures_total Batches anomaly detection could not evaluate.\n",
+    );
+    out.push_str("# TYPE dcc_anomaly_evaluation_failures_total counter\n");
+    let _ = writeln!(
+        out,
+        "dcc_anomaly_evaluation_failures_total {}",
+        stats.failures
+    );
+    if let Some(open) = open {
+        out.push_str(
+            "# HELP dcc_anomaly_open_alerts Unacknowledged alerts in the database, by rule.\n",
+        );
+        out.push_str("# TYPE dcc_anomaly_open_alerts gauge\n");
+        for rule in Rule::ALL {
+            let count = open
+                .iter()
+                .find(|(code, _)| code == rule.code())
+                .map_or(0, |(_, count)| *count);
+            let _ = writeln!(
+                out,
+                "dcc_anomaly_open_alerts{{rule=\"{}\"}} {count}",
+                rule.code()
+            );
+        }
+    }
+    out
+}
+
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
@@ -138,9 +189,19 @@ pub async fn count_requests(
 /// `GET /metrics`.
 pub async fn metrics_get(State(state): State<PortalState>) -> Response {
     let stats = state.recorder.stats();
-    let body = state
+    let mut body = state
         .metrics
         .render(state.recorder.queue_depth(), stats.batches, stats.jobs);
+    if let Some(anomaly) = state.recorder.anomaly() {
+        let open = match dcc_issuance::alerts::open_by_rule(&state.store).await {
+            Ok(open) => Some(open),
+            Err(error) => {
+                tracing::warn!(%error, "could not count the open alerts");
+                None
+            }
+        };
+        body.push_str(&render_anomaly(&anomaly.stats(), open.as_deref()));
+    }
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], body).into_response()
 }
 
@@ -175,5 +236,29 @@ mod tests {
                 "missing {line:?} in\n{text}"
             );
         }
+    }
+
+    #[test]
+    fn the_anomaly_section_lists_every_rule_and_action() {
+        let stats = AnomalyStats {
+            raised: vec![("off_hours", 2), ("burst", 0)],
+            actions: vec![("warn", 2), ("lock_pharmacy", 0)],
+            failures: 1,
+        };
+        let open = [("off_hours".to_owned(), 1)];
+        let text = render_anomaly(&stats, Some(&open));
+        for line in [
+            "dcc_anomaly_alerts_total{rule=\"off_hours\"} 2",
+            "dcc_anomaly_actions_total{action=\"warn\"} 2",
+            "dcc_anomaly_evaluation_failures_total 1",
+            "dcc_anomaly_open_alerts{rule=\"off_hours\"} 1",
+            "dcc_anomaly_open_alerts{rule=\"dose_sequence\"} 0",
+        ] {
+            assert!(
+                text.lines().any(|l| l == line),
+                "missing {line:?} in\n{text}"
+            );
+        }
+        assert!(!render_anomaly(&stats, None).contains("dcc_anomaly_open_alerts"));
     }
 }

@@ -49,6 +49,8 @@ pub struct PortalState {
     pub metrics: Arc<crate::metrics::Metrics>,
     /// Admission control: one permit per issuance request being served.
     pub in_flight: Arc<tokio::sync::Semaphore>,
+    /// Where issuing takes "now" from.
+    pub clock: crate::clock::Clock,
 }
 
 /// The portal's routes. Served behind [`crate::tls::serve`], which adds the connection
@@ -111,7 +113,7 @@ async fn certificates_issue(
             &pharmacy.telematik_id,
             &body,
             idempotency_key,
-            clock::now(),
+            state.clock.now(),
             clock::random().map_err(|_| ApiError::RandomUnavailable)?,
         )
         .await?;

@@ -8,6 +8,7 @@ use dcc_billing::holder::HolderKeySecret;
 use dcc_core::model::certificate_type::CertificateType;
 use dcc_core::trust_list::{TrustList, TrustListError};
 use dcc_issuance::active_pharmacies::ActivePharmacies;
+use dcc_issuance::anomaly::AnomalyDetection;
 use dcc_issuance::audit::AuditEvent;
 use dcc_issuance::issue::SignService;
 use dcc_issuance::recorder::{RecordPolicy, Recorder};
@@ -20,6 +21,7 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
+use crate::clock::Clock;
 use crate::config::{Config, KeyConfig, KeyLocation};
 use crate::identity::ConnectionIdentity;
 use crate::key_registry::{KeyRegistry, KeyRegistryError};
@@ -75,6 +77,9 @@ pub enum StartError {
     /// The billing configuration is invalid (fee schedule).
     #[error("invalid billing configuration: {0}")]
     Billing(#[from] dcc_billing::BillingError),
+    /// The `[anomaly]` settings cannot work.
+    #[error("invalid anomaly settings: {0}")]
+    Anomaly(#[from] dcc_anomaly::settings::SettingsError),
     /// The holder-key secret file is shorter than 32 bytes.
     #[error("the holder-key secret {0} is too short (at least 32 bytes)")]
     HolderKeySecret(std::path::PathBuf),
@@ -101,6 +106,8 @@ pub struct RunningServer {
     pub local_addr: SocketAddr,
     shutdown: oneshot::Sender<()>,
     task: JoinHandle<std::io::Result<()>>,
+    /// The portal's group-commit writer, waited for on a graceful stop.
+    writer: Option<Recorder>,
 }
 
 /// A running portal.
@@ -112,9 +119,13 @@ pub type RunningSigner = RunningServer;
 impl RunningServer {
     /// Graceful shutdown: stops accepting connections, lets open ones finish the requests in
     /// flight (at most [`crate::tls::DRAIN_TIMEOUT`]), then returns.
+    /// The portal's writer then finishes what it has queued, anomaly detection included.
     pub async fn stop(self) {
         let _ = self.shutdown.send(());
         let _ = self.task.await;
+        if let Some(writer) = self.writer {
+            let _ = writer.settled().await;
+        }
     }
 
     /// Waits until the accept loop ends (it ends only on error or after [`Self::stop`]).
@@ -237,6 +248,18 @@ pub async fn start_portal(
     signer: Arc<dyn SignService>,
     listen: Option<SocketAddr>,
 ) -> Result<RunningPortal, StartError> {
+    start_portal_with_clock(config, store, signer, listen, Clock::system()).await
+}
+
+/// Like [`start_portal`], issuing at the times `clock` gives (tests drive it through a night
+/// or a Sunday).
+pub async fn start_portal_with_clock(
+    config: &Config,
+    store: Store,
+    signer: Arc<dyn SignService>,
+    listen: Option<SocketAddr>,
+    clock: Clock,
+) -> Result<RunningPortal, StartError> {
     let read = |path: &std::path::Path| read(config, path);
     let files = MutualTlsFiles {
         server_chain: read(&config.portal.tls_certificate)?,
@@ -253,10 +276,16 @@ pub async fn start_portal(
     let listener = bind(listen.unwrap_or(config.portal.listen)).await?;
 
     let allowed = config.portal.allowed_professions.clone();
+    let anomaly = match config.anomaly.enabled {
+        true => Some(Arc::new(AnomalyDetection::new(config.anomaly.clone())?)),
+        false => None,
+    };
     let policy = RecordPolicy {
         limits: config.limits,
+        anomaly,
     };
     let recorder = Recorder::start(store.clone(), policy);
+    let writer = recorder.clone();
     let metrics = Arc::new(Metrics::new());
     let audit_recorder = recorder.clone();
     let identify_metrics = metrics.clone();
@@ -287,12 +316,14 @@ pub async fn start_portal(
         trust_lists,
         metrics,
         in_flight: Arc::new(tokio::sync::Semaphore::new(config.portal.max_in_flight)),
+        clock,
     });
     let policy = ConnectionPolicy {
         identify,
         on_reject,
     };
-    let portal = spawn(listener, tls_config, app, policy);
+    let mut portal = spawn(listener, tls_config, app, policy);
+    portal.writer = Some(writer);
     tracing::info!(local_addr = %portal.local_addr, "portal listening");
     Ok(portal)
 }
@@ -422,6 +453,7 @@ where
         local_addr,
         shutdown,
         task,
+        writer: None,
     }
 }
 

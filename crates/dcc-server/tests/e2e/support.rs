@@ -6,8 +6,11 @@ use dcc_pki::dev_pki::DevPki;
 use dcc_pki::institution_request::{InstitutionRequest, Profile};
 use dcc_pki::layout::{HOLDER_KEY_SECRET_FILE, Overwrite};
 use dcc_pki::telematik_id::TelematikId;
+use dcc_server::clock::Clock;
 use dcc_server::config::Config;
-use dcc_server::server::{RunningPortal, certificate_server, start_portal};
+use dcc_server::server::{
+    RunningPortal, certificate_server, start_portal, start_portal_with_clock,
+};
 use dcc_store::Store;
 use dcc_store::pharmacies::{self, NewPharmacy};
 use time::OffsetDateTime;
@@ -62,6 +65,16 @@ impl TestPortal {
         extras: Vec<Extra>,
         configure: impl FnOnce(&mut Config),
     ) -> Self {
+        Self::start_clocked(backend, extras, configure, Clock::system()).await
+    }
+
+    /// Like [`Self::start_configured`], the portal issuing at the times `clock` gives.
+    pub async fn start_clocked(
+        backend: Backend,
+        extras: Vec<Extra>,
+        configure: impl FnOnce(&mut Config),
+        clock: Clock,
+    ) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let now = now();
         let mut pki = DevPki::generate(now).unwrap();
@@ -78,6 +91,9 @@ impl TestPortal {
         pki.write_to(&dir.path().join("pki"), Overwrite::Refuse)
             .unwrap();
         let mut config = Config::development(dir.path());
+        // Anomaly detection would alert on (and at night lock) the tests' test pharmacy at any
+        // hour they happen to run; the tests of anomaly detection switch it on with a clock.
+        config.anomaly.enabled = false;
         configure(&mut config);
         // A holder-key secret as `dcc init` makes it, so issued certificates carry holder keys.
         std::fs::write(dir.path().join(HOLDER_KEY_SECRET_FILE), [0x5a; 32]).unwrap();
@@ -91,11 +107,12 @@ impl TestPortal {
         let store = Store::connect(&config.database_url).await.unwrap();
         register(&store, PHARMACY, "APO1").await;
         let signer = Arc::new(certificate_server(&config).unwrap());
-        let portal = start_portal(
+        let portal = start_portal_with_clock(
             &config,
             store.clone(),
             signer,
             Some(([127, 0, 0, 1], 0).into()),
+            clock,
         )
         .await
         .unwrap();
