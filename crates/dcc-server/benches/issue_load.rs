@@ -20,6 +20,7 @@
 //! | `DCC_LOAD_CLIENTS`        | `--clients N`     | 32               |
 //! | `DCC_LOAD_PHARMACIES`     | `--pharmacies N`  | 32               |
 //! | `DCC_LOAD_BACKENDS`       | `sqlite` / `postgres` | both         |
+//! | `DCC_LOAD_HOLDER_KEYS`    |                   | off (`1`: holder keys in the ledger, read by the holder rules) |
 //! | `DCC_TEST_POSTGRES_URL`   |                   | `postgres://postgres@127.0.0.1:5432/postgres` (admin URL) |
 //!
 //! Exit status: 0 when every request answered 200 and the durability checks hold; 1 otherwise;
@@ -41,6 +42,7 @@ use std::time::{Duration, Instant};
 
 use aws_lc_rs::rand::SystemRandom;
 use aws_lc_rs::signature::{ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair};
+use dcc_anomaly::action::Action;
 use dcc_core::model::Dcc;
 use dcc_issuance::active_pharmacies::ActivePharmacies;
 use dcc_issuance::issue::{Issuance, RESPONSE_RETENTION_SECONDS};
@@ -94,6 +96,7 @@ struct Settings {
     clients: usize,
     pharmacies: usize,
     backends: Vec<Backend>,
+    holder_keys: bool,
 }
 
 impl Settings {
@@ -131,6 +134,7 @@ impl Settings {
             clients: usize::try_from(number(clients, 32)).unwrap().max(1),
             pharmacies: usize::try_from(number(pharmacies, 32)).unwrap().max(1),
             backends,
+            holder_keys: env("DCC_LOAD_HOLDER_KEYS").is_some_and(|value| value == "1"),
         }
     }
 }
@@ -206,6 +210,26 @@ async fn run_backend(
     let mut config = Config::development(dir.path());
     // Load from 32 clients is far beyond any pharmacy's ceilings; the limits are not measured.
     config.limits = RateLimits::unlimited();
+    // Anomaly detection runs as in service (every batch evaluated, alerts stored), but every
+    // action only warns: 32 clients on 32 pharmacies are a burst by any measure, and at night
+    // off-hours issuing, so locks and throttles would measure refusals instead of issuing.
+    let anomaly = &mut config.anomaly;
+    for action in [
+        &mut anomaly.off_hours.action,
+        &mut anomaly.off_hours_repeated.action,
+        &mut anomaly.volume_spike.action,
+        &mut anomaly.burst.action,
+        &mut anomaly.holder_repeated.action,
+        &mut anomaly.holder_pharmacies.action,
+        &mut anomaly.implausible_content.action,
+        &mut anomaly.dose_sequence.action,
+    ] {
+        *action = Action::Warn;
+    }
+    if settings.holder_keys {
+        std::fs::write(dir.path().join("holder.key"), [0x5a; 32]).unwrap();
+        config.billing.holder_key_secret = Some("holder.key".into());
+    }
     let mut postgres_database = None;
     if backend == Backend::Postgres {
         let name = format!("dcc_load_{}", uuid::Uuid::new_v4().simple());
@@ -267,10 +291,12 @@ async fn run_on(
     let signer = Arc::new(certificate_server(config).unwrap());
 
     println!(
-        "\n== {} ({durability}), {} clients, {} pharmacies",
+        "\n== {} ({durability}), {} clients, {} pharmacies, anomaly detection {} (actions: warn), holder keys {}",
         backend.name(),
         settings.clients,
-        settings.pharmacies
+        settings.pharmacies,
+        if config.anomaly.enabled { "on" } else { "off" },
+        if settings.holder_keys { "on" } else { "off" },
     );
 
     // Baselines, before the load phase.

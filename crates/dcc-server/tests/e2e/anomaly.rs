@@ -15,7 +15,9 @@ use super::support::{Backend, PHARMACY, TestPortal, now};
 /// A vaccination for a different person each time (the holder key follows the standardised
 /// name, which keeps letters only).
 fn body(n: u32) -> Value {
-    let family = ["Anders", "Berger", "Conrad", "Dietz", "Engel", "Fuchs", "Graf", "Hahn"];
+    let family = [
+        "Anders", "Berger", "Conrad", "Dietz", "Engel", "Fuchs", "Graf", "Hahn",
+    ];
     let name = family.get(n as usize).copied().unwrap_or("Imhof");
     json!({"nam": {"fn": name}, "dob": "1970",
            "v": [{"tg": "840539006", "vp": "1119349007", "mp": "EU/1/20/1528",
@@ -89,7 +91,11 @@ pub(super) async fn a_night_burst_is_alerted_locked_and_acknowledged(backend: Ba
     assert_eq!(repeated.window_start, night.unix_timestamp());
     assert_eq!(repeated.window_end, night.unix_timestamp() + 8 * 60);
     assert!(
-        !repeated.evidence.to_string().to_lowercase().contains("anders"),
+        !repeated
+            .evidence
+            .to_string()
+            .to_lowercase()
+            .contains("anders"),
         "no names in the evidence: {}",
         repeated.evidence
     );
