@@ -193,26 +193,46 @@ impl AnomalyDetection {
             plan.at,
         )
         .await?;
+        // Pharmacies that just issued outside their hours, grouped by identical closed spans
+        // (every pharmacy with the default hours shares one query); not while this process
+        // refreshed the pharmacy's `off_hours_repeated` alert within `refresh_seconds`.
+        let mut closed_groups: Vec<(&[Span], Vec<&str>)> = Vec::new();
+        for query in &plan.closed {
+            let key = format!("{}|{}||", Rule::OffHoursRepeated.code(), query.telematik_id);
+            if self.recently_written_key(&key, plan.at) {
+                continue;
+            }
+            match closed_groups
+                .iter_mut()
+                .find(|(spans, _)| *spans == query.intervals.as_slice())
+            {
+                Some((_, ids)) => ids.push(&query.telematik_id),
+                None => closed_groups.push((&query.intervals, vec![&query.telematik_id])),
+            }
+        }
+        let mut closed = HashMap::new();
+        for (spans, ids) in &closed_groups {
+            let counted = activity::in_spans(pool, ids, spans).await?;
+            for id in ids {
+                let span = counted.get(*id).copied().unwrap_or_default();
+                closed.insert(
+                    (*id).to_owned(),
+                    ClosedActivity {
+                        certificates: span.certificates,
+                        first_at: span.first_at,
+                        last_at: span.last_at,
+                    },
+                );
+            }
+        }
         for telematik_id in &plan.pharmacies {
             let counted = counts.get(telematik_id).copied().unwrap_or_default();
             let mut pharmacy = PharmacyActivity {
                 in_last_hour: counted.first,
                 in_burst_window: counted.second,
-                closed: None,
+                closed: closed.remove(telematik_id),
                 baseline: None,
             };
-            if let Some(query) = plan
-                .closed
-                .iter()
-                .find(|query| &query.telematik_id == telematik_id)
-            {
-                let spans = activity::in_spans(pool, telematik_id, &query.intervals).await?;
-                pharmacy.closed = Some(ClosedActivity {
-                    certificates: spans.certificates,
-                    first_at: spans.first_at,
-                    last_at: spans.last_at,
-                });
-            }
             let spike_key = format!("{}|{telematik_id}||", Rule::VolumeSpike.code());
             if self.detector.wants_baseline(&pharmacy)
                 && !self.recently_written_key(&spike_key, plan.at)
@@ -419,6 +439,9 @@ pub fn issuance(entry: &LedgerEntry) -> Issuance {
         content,
     }
 }
+
+/// A half-open span of unix seconds.
+type Span = (i64, i64);
 
 /// Open-alert keys remembered before the stale ones are dropped.
 const WRITTEN_KEYS_KEPT: usize = 10_000;

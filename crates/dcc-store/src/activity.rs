@@ -68,38 +68,54 @@ pub struct SpanCount {
     pub last_at: Option<i64>,
 }
 
-/// The pharmacy's certificates with `start <= issued_at < end` for any of the half-open
-/// `spans` (the closed hours of a window).
+/// Per pharmacy, the certificates with `start <= issued_at < end` for any of the half-open
+/// `spans` (the closed hours of a window; pharmacies with the same hours share one query).
+/// Pharmacies without any are absent.
 pub async fn in_spans<'e, E>(
     executor: E,
-    telematik_id: &str,
+    telematik_ids: &[&str],
     spans: &[(i64, i64)],
-) -> Result<SpanCount, StoreError>
+) -> Result<HashMap<String, SpanCount>, StoreError>
 where
     E: Executor<'e, Database = Any> + Copy,
 {
-    let mut total = SpanCount::default();
-    for chunk in spans.chunks(SPANS_PER_QUERY) {
-        let mut query = sqlx::query(IN_SPANS).bind(telematik_id);
-        // Unused slots get an empty span.
-        for index in 0..SPANS_PER_QUERY {
-            let (start, end) = chunk.get(index).copied().unwrap_or((0, 0));
-            query = query.bind(start).bind(end);
+    let mut totals: HashMap<String, SpanCount> = HashMap::new();
+    for span_chunk in spans.chunks(SPANS_PER_QUERY) {
+        for id_chunk in telematik_ids.chunks(IN_CHUNK) {
+            let slots = padded_len(id_chunk.len());
+            let sql = in_list(
+                IN_SPANS_PREFIX,
+                2 * SPANS_PER_QUERY + 1,
+                slots,
+                " GROUP BY telematik_id",
+            );
+            let mut query = sqlx::query(sql);
+            // Unused span slots get an empty span.
+            for index in 0..SPANS_PER_QUERY {
+                let (start, end) = span_chunk.get(index).copied().unwrap_or((0, 0));
+                query = query.bind(start).bind(end);
+            }
+            for telematik_id in id_chunk.iter().chain(id_chunk.last()).cycle().take(slots) {
+                query = query.bind(*telematik_id);
+            }
+            for row in query.fetch_all(executor).await.map_err(query_error)? {
+                let telematik_id: String = row.try_get("telematik_id").map_err(query_error)?;
+                let first: Option<i64> = row.try_get("first_at").map_err(query_error)?;
+                let last: Option<i64> = row.try_get("last_at").map_err(query_error)?;
+                let total = totals.entry(telematik_id).or_default();
+                total.certificates += count(row.try_get("span_count").map_err(query_error)?)?;
+                total.first_at = match (total.first_at, first) {
+                    (Some(a), Some(b)) => Some(a.min(b)),
+                    (a, b) => a.or(b),
+                };
+                total.last_at = match (total.last_at, last) {
+                    (Some(a), Some(b)) => Some(a.max(b)),
+                    (a, b) => a.or(b),
+                };
+            }
         }
-        let row = query.fetch_one(executor).await.map_err(query_error)?;
-        total.certificates += count(row.try_get("span_count").map_err(query_error)?)?;
-        let first: Option<i64> = row.try_get("first_at").map_err(query_error)?;
-        let last: Option<i64> = row.try_get("last_at").map_err(query_error)?;
-        total.first_at = match (total.first_at, first) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        };
-        total.last_at = match (total.last_at, last) {
-            (Some(a), Some(b)) => Some(a.max(b)),
-            (a, b) => a.or(b),
-        };
     }
-    Ok(total)
+    Ok(totals)
 }
 
 /// The pharmacy's certificates in the same hour on each of the `days` trailing days: entry
@@ -218,7 +234,7 @@ const HOUR: i64 = 3600;
 /// Values per `IN (…)` list.
 const IN_CHUNK: usize = 512;
 
-/// Spans per [`IN_SPANS`] statement (a day of closed hours has at most three).
+/// Spans per [`IN_SPANS_PREFIX`] statement (a day of closed hours has at most three).
 const SPANS_PER_QUERY: usize = 8;
 
 const WINDOW_COUNTS_PREFIX: &str = "SELECT telematik_id, \
@@ -226,12 +242,13 @@ const WINDOW_COUNTS_PREFIX: &str = "SELECT telematik_id, \
      CAST(COALESCE(SUM(CASE WHEN issued_at > $2 THEN 1 ELSE 0 END), 0) AS BIGINT) AS second_count \
      FROM certificate_ledger WHERE issued_at > $3 AND issued_at <= $4 AND telematik_id IN ";
 
-const IN_SPANS: &str = "SELECT COUNT(*) AS span_count, MIN(issued_at) AS first_at, \
-     MAX(issued_at) AS last_at FROM certificate_ledger WHERE telematik_id = $1 AND (\
-     (issued_at >= $2 AND issued_at < $3) OR (issued_at >= $4 AND issued_at < $5) OR \
-     (issued_at >= $6 AND issued_at < $7) OR (issued_at >= $8 AND issued_at < $9) OR \
-     (issued_at >= $10 AND issued_at < $11) OR (issued_at >= $12 AND issued_at < $13) OR \
-     (issued_at >= $14 AND issued_at < $15) OR (issued_at >= $16 AND issued_at < $17))";
+const IN_SPANS_PREFIX: &str = "SELECT telematik_id, COUNT(*) AS span_count, \
+     MIN(issued_at) AS first_at, MAX(issued_at) AS last_at FROM certificate_ledger WHERE (\
+     (issued_at >= $1 AND issued_at < $2) OR (issued_at >= $3 AND issued_at < $4) OR \
+     (issued_at >= $5 AND issued_at < $6) OR (issued_at >= $7 AND issued_at < $8) OR \
+     (issued_at >= $9 AND issued_at < $10) OR (issued_at >= $11 AND issued_at < $12) OR \
+     (issued_at >= $13 AND issued_at < $14) OR (issued_at >= $15 AND issued_at < $16)) \
+     AND telematik_id IN ";
 
 const SAME_HOUR: &str = "SELECT CAST(($1 - issued_at) / 86400 AS BIGINT) AS day_back, \
      COUNT(*) AS hour_count FROM certificate_ledger \

@@ -249,30 +249,31 @@ pub async fn activity_counts_windows_spans_and_same_hours(db: TestDb) {
     );
 
     let spans = [(at - 100, at - 40), (at - 20, at - 9)];
+    let both = [PHARMACY_A, PHARMACY_B];
+    let counted = activity::in_spans(pool, &both, &spans).await.unwrap();
     assert_eq!(
-        activity::in_spans(pool, PHARMACY_A, &spans).await.unwrap(),
+        counted[PHARMACY_A],
         SpanCount {
             certificates: 3,
             first_at: Some(at - 99),
             last_at: Some(at - 10),
         }
     );
+    assert!(!counted.contains_key(PHARMACY_B), "{counted:?}");
     // More spans than one statement takes.
     let many: Vec<(i64, i64)> = (0..10)
         .map(|i| (at - 4000 + i * 10, at - 3995 + i * 10))
         .collect();
     let mut with_tail = many.clone();
     with_tail.push((at - 100, at + 1));
-    assert_eq!(
-        activity::in_spans(pool, PHARMACY_A, &with_tail)
+    let counted = activity::in_spans(pool, &both, &with_tail).await.unwrap();
+    assert_eq!(counted[PHARMACY_A].certificates, 3);
+    assert_eq!(counted[PHARMACY_B].certificates, 1);
+    assert!(
+        activity::in_spans(pool, &both, &many)
             .await
             .unwrap()
-            .certificates,
-        3
-    );
-    assert_eq!(
-        activity::in_spans(pool, PHARMACY_B, &many).await.unwrap(),
-        SpanCount::default()
+            .is_empty()
     );
 
     assert_eq!(
