@@ -45,6 +45,7 @@ use aws_lc_rs::signature::{ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair};
 use dcc_anomaly::action::Action;
 use dcc_core::model::Dcc;
 use dcc_issuance::active_pharmacies::ActivePharmacies;
+use dcc_issuance::anomaly::AnomalyDetection;
 use dcc_issuance::issue::{Issuance, RESPONSE_RETENTION_SECONDS};
 use dcc_issuance::limits::RateLimits;
 use dcc_issuance::payload::{IssuerContext, build_payload, opaque_from_random};
@@ -313,6 +314,8 @@ async fn run_on(
         store_transaction_rate(&recorder, &hc1_sample, &uvci_counter, settings.clients).await;
     let in_process =
         in_process_issue_rate(&store, &recorder, &signer, &uvci_counter, settings.clients).await;
+    let detection =
+        detection_overhead(&store, config, &hc1_sample, &uvci_counter, settings.clients).await;
     let bench_rows = ledger_count(&store, &[BENCH_PHARMACY.to_owned()]).await;
 
     let ratio = |rate: f64| rate / raw_sign;
@@ -356,6 +359,10 @@ async fn run_on(
         failures(in_process.failures)
     );
     println!("{:>44}{}", "", in_process.cpu());
+    println!(
+        "  record, {:>3} tasks, with anomaly detection {:>9.0} /s vs {:.0} /s without: {:.2} x (interleaved, median of {DETECTION_ROUNDS} rounds)",
+        settings.clients, detection.1, detection.0, detection.2
+    );
 
     // The load phase.
     let portal = start_portal(
@@ -745,6 +752,61 @@ async fn store_transaction_rate(
     tasks: usize,
 ) -> Throughput {
     let duration = if tasks == 1 { BASELINE } else { BASELINE * 2 };
+    record_rate(recorder, hc1, counter, tasks, duration).await
+}
+
+/// Rounds of [`detection_overhead`].
+const DETECTION_ROUNDS: usize = 8;
+
+/// What anomaly detection costs the group-commit writer: the same recording (all certificates
+/// of the bench pharmacy, so the worst case of one pharmacy at full speed) through a writer
+/// without and one with detection (the portal's settings), alternating in rounds of half a
+/// second. Returns (without, with, median ratio with ÷ without).
+async fn detection_overhead(
+    store: &Store,
+    config: &Config,
+    hc1: &str,
+    counter: &Arc<AtomicU64>,
+    tasks: usize,
+) -> (f64, f64, f64) {
+    let plain = Recorder::start(store.clone(), RecordPolicy::limits_only(config.limits));
+    let detection = AnomalyDetection::new(config.anomaly.clone()).unwrap();
+    let detecting = Recorder::start(
+        store.clone(),
+        RecordPolicy {
+            limits: config.limits,
+            anomaly: Some(Arc::new(detection)),
+        },
+    );
+    let round = Duration::from_millis(500);
+    let (mut without, mut with, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
+    for index in 0..DETECTION_ROUNDS {
+        let (first, second) = if index % 2 == 0 {
+            (&plain, &detecting)
+        } else {
+            (&detecting, &plain)
+        };
+        let a = record_rate(first, hc1, counter, tasks, round).await.rate;
+        let b = record_rate(second, hc1, counter, tasks, round).await.rate;
+        let (plain_rate, detecting_rate) = if index % 2 == 0 { (a, b) } else { (b, a) };
+        without.push(plain_rate);
+        with.push(detecting_rate);
+        ratios.push(detecting_rate / plain_rate);
+    }
+    let median = |values: &mut Vec<f64>| {
+        values.sort_by(f64::total_cmp);
+        values[values.len() / 2]
+    };
+    (median(&mut without), median(&mut with), median(&mut ratios))
+}
+
+async fn record_rate(
+    recorder: &Recorder,
+    hc1: &str,
+    counter: &Arc<AtomicU64>,
+    tasks: usize,
+    duration: Duration,
+) -> Throughput {
     let recorder = recorder.clone();
     let hc1: Arc<str> = Arc::from(hc1);
     let counter = counter.clone();
