@@ -166,6 +166,17 @@ impl AnomalyDetection {
         }
         for finding in &findings {
             written.insert(finding.key().to_text(), plan.at);
+            // A holder pattern just written: the holder's history is not read again while the
+            // alert is fresh (a holder with thousands of certificates would cost a scan of
+            // them per batch). The holder key stays in this process's memory only.
+            if matches!(finding.rule, Rule::HolderRepeated | Rule::HolderPharmacies) {
+                for (holder_key, groups) in &facts.holders {
+                    let subject = groups.iter().map(|group| group.uvci.as_str()).min();
+                    if subject == Some(finding.subject.as_str()) {
+                        written.insert(holder_cooldown_key(holder_key), plan.at);
+                    }
+                }
+            }
         }
         drop(written);
         for alert in &raised {
@@ -249,8 +260,13 @@ impl AnomalyDetection {
             }
             facts.pharmacies.insert(telematik_id.clone(), pharmacy);
         }
-        if !plan.holder_keys.is_empty() {
-            let keys: Vec<&str> = plan.holder_keys.iter().map(String::as_str).collect();
+        let keys: Vec<&str> = plan
+            .holder_keys
+            .iter()
+            .filter(|key| !self.recently_written_key(&holder_cooldown_key(key), plan.at))
+            .map(String::as_str)
+            .collect();
+        if !keys.is_empty() {
             let rows = activity::holder_groups(
                 pool,
                 &keys,
@@ -438,6 +454,11 @@ pub fn issuance(entry: &LedgerEntry) -> Issuance {
         holder_key: entry.holder_key.clone(),
         content,
     }
+}
+
+/// The in-memory cooldown entry of a holder whose pattern was just written.
+fn holder_cooldown_key(holder_key: &str) -> String {
+    format!("holder|{holder_key}")
 }
 
 /// A half-open span of unix seconds.

@@ -47,6 +47,7 @@ on_both_backends!(
     a_burst_throttles_the_pharmacy,
     volume_is_compared_with_the_ledgers_same_hours,
     holder_history_is_read_from_the_ledger,
+    one_holder_many_times_is_one_alert,
     alerts_are_acknowledged_with_a_comment_only,
 );
 
@@ -391,6 +392,27 @@ async fn holder_history_is_read_from_the_ledger(store: Store, _url: String) {
             "no holder key in evidence"
         );
     }
+}
+
+async fn one_holder_many_times_is_one_alert(store: Store, _url: String) {
+    register(&store, PHARMACY, "APO1").await;
+    let recorder = recorder(&store, AnomalySettings::default());
+    let day = local(datetime!(2026-03-11 10:00));
+    for n in 0..8 {
+        let mut same = entry(n, PHARMACY, day + n as i64 * 300);
+        same.holder_key = Some("s".repeat(64));
+        let outcome = recorder.issued(record(same)).await.unwrap();
+        assert_eq!(outcome, RecordOutcome::Recorded);
+    }
+    recorder.settled().await.unwrap();
+    let open = alerts::list(&store, true, 10).await.unwrap();
+    assert_eq!(open.len(), 1, "{open:?}");
+    assert_eq!(open[0].rule, "holder_repeated");
+    assert_eq!(open[0].subject, "URN:UVCI:01:DE:APO1/A00000#X");
+    // Raised at the fourth, refreshed at the next ones (five minutes apart, beyond
+    // refresh_seconds).
+    assert_eq!(open[0].occurrences, 5);
+    assert_eq!(open[0].evidence["certificates"], 8);
 }
 
 async fn alerts_are_acknowledged_with_a_comment_only(store: Store, _url: String) {
