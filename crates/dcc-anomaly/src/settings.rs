@@ -475,6 +475,19 @@ mod tests {
     }
 
     #[test]
+    fn the_example_in_the_operators_guide_is_valid() {
+        let guide = include_str!("../../../docs/fraud.md");
+        let start = guide.find("```toml\n[anomaly]").unwrap() + "```toml\n".len();
+        let end = start + guide[start..].find("```").unwrap();
+        let file: File = toml::from_str(&guide[start..end]).unwrap();
+        assert_eq!(file.anomaly.validate(), Ok(()));
+        let station = file.anomaly.hours_of("3-SMC-B-Testkarte-883110000116873");
+        assert_eq!(station.wednesday.len(), 2);
+        assert!(!station.closed_on_holidays);
+        assert_eq!(file.anomaly.opening_hours, OpeningHours::default());
+    }
+
+    #[test]
     fn unusable_settings_are_named() {
         let mut settings = AnomalySettings::default();
         settings.burst.window_seconds = 0;
