@@ -50,6 +50,7 @@ backend_suite! {
     ledger::ledger_idempotency_key_is_unique_per_pharmacy,
     ledger::ledger_rejects_unknown_pharmacy,
     ledger::ledger_count_by_pharmacy,
+    ledger::ledger_issued_by_pharmacy,
     ledger::ledger_revoke,
     ledger::responses_insert_find_purge,
     transactions::rollback_leaves_nothing,
