@@ -11,6 +11,7 @@
 pub mod active_pharmacies;
 pub mod audit;
 pub mod billing;
+pub mod handover;
 pub mod issue;
 pub mod kill_switch;
 pub mod limits;

@@ -25,3 +25,4 @@ pub mod server;
 pub mod signer_service;
 pub mod tls;
 pub mod trust_list;
+pub mod ui;

@@ -71,6 +71,7 @@ pub fn app(state: PortalState) -> Router {
         .route("/health/ready", get(crate::health::ready_get))
         .route("/metrics", get(crate::metrics::metrics_get))
         .route("/openapi.json", get(openapi_get))
+        .merge(crate::ui::routes())
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             crate::metrics::count_requests,
