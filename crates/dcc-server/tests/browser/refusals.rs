@@ -1,0 +1,120 @@
+//! What the counter refuses, seen in the browser: a wrong TOTP code, another pharmacy's
+//! session cookie, a form without its CSRF token; and the language switch.
+
+use dcc_server::ui::dev_session::DEV_USERNAME;
+use fantoccini::cookies::Cookie;
+
+use crate::browser::{Browser, exclusive};
+use crate::counter::{sign_in, signed_in};
+use crate::support::{Backend, Extra, PHARMACY, TestPortal, institution, register};
+
+const OTHER_PHARMACY: &str = "3-SMC-B-Testkarte-883110000116999";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wrong_totp_code_is_refused() {
+    let _turn = exclusive().await;
+    let portal = TestPortal::start(Backend::Sqlite).await;
+    let browser = Browser::launch(&portal, PHARMACY).await;
+    browser.open("/login").await;
+    sign_in(&browser, "000000").await;
+    assert_eq!(browser.path().await, "/login");
+    assert_eq!(
+        browser.text("#login-error").await,
+        "Der Code ist falsch oder abgelaufen."
+    );
+    // The username stays, the password does not.
+    let username = browser.client.find(fantoccini::Locator::Css("#username")).await.unwrap();
+    assert_eq!(username.prop("value").await.unwrap().as_deref(), Some(DEV_USERNAME));
+    browser.screenshot("07-login-wrong-totp").await;
+    browser.open("/counter").await;
+    assert_eq!(browser.path().await, "/login");
+    browser.close().await;
+    portal.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_session_cookie_presented_with_another_pharmacys_certificate_is_refused() {
+    let _turn = exclusive().await;
+    let portal = TestPortal::start_with(
+        Backend::Sqlite,
+        vec![Extra {
+            request: institution(OTHER_PHARMACY),
+            revoked: false,
+        }],
+    )
+    .await;
+    register(&portal.store, OTHER_PHARMACY, "APO2").await;
+    let owner = signed_in(&portal).await;
+    let stolen = owner.client.get_named_cookie("dcc_session").await.unwrap();
+    assert!(stolen.http_only().unwrap_or(false));
+
+    let other = Browser::launch(&portal, OTHER_PHARMACY).await;
+    other.open("/login").await;
+    let mut cookie = Cookie::new("dcc_session", stolen.value().to_owned());
+    cookie.set_path("/");
+    cookie.set_domain("localhost");
+    cookie.set_secure(true);
+    other.client.add_cookie(cookie).await.unwrap();
+    other.open("/counter").await;
+    assert_eq!(other.text("#error-code").await, "session_binding_mismatch");
+    assert!(
+        other.text("#error-message").await.contains("anderen Apotheke"),
+        "{}",
+        other.source().await
+    );
+    other.screenshot("08-foreign-session-refused").await;
+    // The cookie is cleared; the owner's session is untouched.
+    assert!(other.client.get_named_cookie("dcc_session").await.is_err());
+    owner.open("/counter").await;
+    assert_eq!(owner.path().await, "/counter");
+
+    other.close().await;
+    owner.close().await;
+    portal.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_form_without_its_csrf_token_is_refused_with_403() {
+    let _turn = exclusive().await;
+    let portal = TestPortal::start(Backend::Sqlite).await;
+    let browser = signed_in(&portal).await;
+    browser.open("/counter/test").await;
+    browser
+        .client
+        .execute(
+            "document.querySelector('#certificate-form input[name=csrf]').remove();",
+            vec![],
+        )
+        .await
+        .unwrap();
+    browser.fill("#fn", "Weber").await;
+    browser.click("#issue").await;
+    assert_eq!(browser.text("#error-code").await, "csrf_invalid");
+    assert!(browser.text("#error-message").await.starts_with("Das Formular ist abgelaufen"));
+    browser.screenshot("09-csrf-refused").await;
+    assert_eq!(portal.ledger_count(PHARMACY).await, 0);
+    browser.close().await;
+    portal.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_language_switch_changes_the_labels_and_is_remembered() {
+    let _turn = exclusive().await;
+    let portal = TestPortal::start(Backend::Sqlite).await;
+    let browser = Browser::launch(&portal, PHARMACY).await;
+    browser.open("/login").await;
+    assert_eq!(browser.text("h1").await, "Anmelden");
+    assert_eq!(browser.text("#lang-switch").await, "English");
+    browser.click("#lang-switch").await;
+    assert_eq!(browser.text("h1").await, "Sign in");
+    assert_eq!(browser.text("label[for=password]").await, "Password");
+    let lang = browser.client.get_named_cookie("lang").await.unwrap();
+    assert_eq!(lang.value(), "en");
+    browser.open("/login").await;
+    assert_eq!(browser.text("label[for=username]").await, "Username");
+    browser.screenshot("10-login-en").await;
+    browser.click("#lang-switch").await;
+    assert_eq!(browser.text("h1").await, "Anmelden");
+    browser.close().await;
+    portal.stop().await;
+}
