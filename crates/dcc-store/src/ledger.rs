@@ -401,8 +401,7 @@ where
         .map_err(query_error)?;
     rows.iter()
         .map(|row| {
-            let certificate_type: String =
-                row.try_get("certificate_type").map_err(query_error)?;
+            let certificate_type: String = row.try_get("certificate_type").map_err(query_error)?;
             Ok(IssuedLine {
                 uvci: row.try_get("uvci").map_err(query_error)?,
                 certificate_type: CertificateType::from_column(&certificate_type)?,
@@ -414,7 +413,6 @@ where
         })
         .collect()
 }
-
 
 /// Deletes every stored response whose `keep_until` is not after `now`; returns how many.
 pub async fn purge_responses(tx: &mut Transaction<'_, Any>, now: i64) -> Result<u64, StoreError> {

@@ -40,7 +40,12 @@ pub async fn view_static_get(Path(file): Path<String>) -> Response {
 
 static CSS_PATH: LazyLock<String> = LazyLock::new(|| {
     let hash = digest(&SHA256, CSS);
-    let short: String = hash.as_ref().iter().take(8).map(|b| format!("{b:02x}")).collect();
+    let short: String = hash
+        .as_ref()
+        .iter()
+        .take(8)
+        .map(|b| format!("{b:02x}"))
+        .collect();
     format!("/static/counter-{short}.css")
 });
 
@@ -54,7 +59,10 @@ mod tests {
     #[test]
     fn paths_name_the_version_or_hash() {
         assert!(css_path().starts_with("/static/counter-"));
-        assert_eq!(css_path().len(), "/static/counter-0123456789abcdef.css".len());
+        assert_eq!(
+            css_path().len(),
+            "/static/counter-0123456789abcdef.css".len()
+        );
         assert!(HTMX.starts_with(b"var htmx="));
     }
 }

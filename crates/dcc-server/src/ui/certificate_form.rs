@@ -250,7 +250,12 @@ fn required(field: &'static str) -> FieldProblem {
     }
 }
 
-fn text(entry: &mut Map<String, Value>, key: &'static str, value: &str, problems: &mut Vec<FieldProblem>) {
+fn text(
+    entry: &mut Map<String, Value>,
+    key: &'static str,
+    value: &str,
+    problems: &mut Vec<FieldProblem>,
+) {
     if value.trim().is_empty() {
         problems.push(required(key));
     } else {
@@ -264,7 +269,12 @@ fn optional(entry: &mut Map<String, Value>, key: &str, value: &str) {
     }
 }
 
-fn number(entry: &mut Map<String, Value>, key: &'static str, value: &str, problems: &mut Vec<FieldProblem>) {
+fn number(
+    entry: &mut Map<String, Value>,
+    key: &'static str,
+    value: &str,
+    problems: &mut Vec<FieldProblem>,
+) {
     match value.trim().parse::<u32>() {
         Ok(n) if (1..=9).contains(&n) => {
             entry.insert(key.to_owned(), Value::from(n));

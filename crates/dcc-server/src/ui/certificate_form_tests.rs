@@ -130,9 +130,10 @@ fn every_problem_of_a_form_is_reported_by_field() {
 fn warnings_follow_dcc_core_plausibility() {
     let today = date!(2021 - 06 - 07);
     let mut form = vaccination();
-    assert!(form
-        .warnings(CertificateType::Vaccination, today, BERLIN_SUMMER)
-        .is_empty());
+    assert!(
+        form.warnings(CertificateType::Vaccination, today, BERLIN_SUMMER)
+            .is_empty()
+    );
     form.dn = "3".into();
     form.dt = "01.12.2020".into();
     let codes: Vec<&str> = form
@@ -140,7 +141,10 @@ fn warnings_follow_dcc_core_plausibility() {
         .iter()
         .map(|w| w.code())
         .collect();
-    assert_eq!(codes, ["dose_above_series", "vaccination_before_authorisation"]);
+    assert_eq!(
+        codes,
+        ["dose_above_series", "vaccination_before_authorisation"]
+    );
     form.dt = "08.06.2021".into();
     assert_eq!(
         form.warnings(CertificateType::Vaccination, today, BERLIN_SUMMER)[1].code(),
@@ -148,9 +152,10 @@ fn warnings_follow_dcc_core_plausibility() {
     );
     // Half-typed input warns about nothing.
     form.dn = "".into();
-    assert!(form
-        .warnings(CertificateType::Vaccination, today, BERLIN_SUMMER)
-        .is_empty());
+    assert!(
+        form.warnings(CertificateType::Vaccination, today, BERLIN_SUMMER)
+            .is_empty()
+    );
 
     let recovery = CertificateForm {
         fr: "2021-06-01".into(),
@@ -194,5 +199,8 @@ fn dates_and_times_are_read_in_both_spellings() {
         Some(datetime!(2021-02-01 07:05 +1))
     );
     assert_eq!(german_date(date!(2021 - 02 - 01)), "01.02.2021");
-    assert_eq!(german_time(datetime!(2021-02-01 07:05 +1)), "01.02.2021 07:05");
+    assert_eq!(
+        german_time(datetime!(2021-02-01 07:05 +1)),
+        "01.02.2021 07:05"
+    );
 }

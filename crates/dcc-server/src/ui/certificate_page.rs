@@ -123,8 +123,12 @@ pub async fn view_certificate_get(
         return UiError::new(session.lang, StatusCode::NOT_FOUND, "not_found").into_response();
     };
     let Ok(random) = clock::random() else {
-        return UiError::new(session.lang, StatusCode::SERVICE_UNAVAILABLE, "random_unavailable")
-            .into_response();
+        return UiError::new(
+            session.lang,
+            StatusCode::SERVICE_UNAVAILABLE,
+            "random_unavailable",
+        )
+        .into_response();
     };
     let now = local_now();
     let form = CertificateForm {
@@ -134,7 +138,15 @@ pub async fn view_certificate_get(
         sc: german_time(now),
         ..CertificateForm::default()
     };
-    let page = form_page(&state, &session, kind, &form, &BTreeMap::new(), Vec::new(), Vec::new());
+    let page = form_page(
+        &state,
+        &session,
+        kind,
+        &form,
+        &BTreeMap::new(),
+        Vec::new(),
+        Vec::new(),
+    );
     render(&page)
 }
 
@@ -160,18 +172,40 @@ pub async fn view_certificate_post(
                 .iter()
                 .map(|p| (p.field, lang.code_text(p.code)))
                 .collect();
-            let page = form_page(&state, &session, kind, &form, &errors, Vec::new(), Vec::new());
+            let page = form_page(
+                &state,
+                &session,
+                kind,
+                &form,
+                &errors,
+                Vec::new(),
+                Vec::new(),
+            );
             return with_status(render(&page), StatusCode::UNPROCESSABLE_ENTITY);
         }
     };
     let warnings = form.warnings(kind, now.date(), now.offset());
     if !warnings.is_empty() && !form.confirmed() {
         let texts = warnings.iter().map(|w| warning_text(lang, *w)).collect();
-        let page = form_page(&state, &session, kind, &form, &BTreeMap::new(), Vec::new(), texts);
+        let page = form_page(
+            &state,
+            &session,
+            kind,
+            &form,
+            &BTreeMap::new(),
+            Vec::new(),
+            texts,
+        );
         return render(&page);
     }
     let body = body.to_string();
-    match issuing::issue(&state, session.telematik_id(), body.as_bytes(), &form.form_token).await
+    match issuing::issue(
+        &state,
+        session.telematik_id(),
+        body.as_bytes(),
+        &form.form_token,
+    )
+    .await
     {
         Ok(issued) => {
             Redirect::to(&format!("/counter/issued/{}", path_segment(&issued.uvci))).into_response()
@@ -326,14 +360,15 @@ fn form_page(
 ) -> FormPage {
     let lang = session.lang;
     let t = |message: Msg| message.text(lang);
-    let field = |name: &'static str, label: Msg, value: &str, hint: Option<Msg>, control| FieldView {
-        name,
-        label: t(label),
-        hint: hint.map(t),
-        value: value.to_owned(),
-        error: errors.get(name).cloned(),
-        control,
-    };
+    let field =
+        |name: &'static str, label: Msg, value: &str, hint: Option<Msg>, control| FieldView {
+            name,
+            label: t(label),
+            hint: hint.map(t),
+            value: value.to_owned(),
+            error: errors.get(name).cloned(),
+            control,
+        };
     let text = Control::Text("text");
     let numeric = Control::Text("numeric");
     let select = |set: ValueSetKind, value: &str| Control::Select(pickers::choices(set, value));
@@ -342,7 +377,13 @@ fn form_page(
         fields: vec![
             field("fn", Msg::FamilyName, &form.family_name, None, text.clone()),
             field("gn", Msg::GivenName, &form.given_name, None, text.clone()),
-            field("dob", Msg::DateOfBirth, &form.dob, Some(Msg::DateHint), numeric.clone()),
+            field(
+                "dob",
+                Msg::DateOfBirth,
+                &form.dob,
+                Some(Msg::DateHint),
+                numeric.clone(),
+            ),
         ],
     };
     let country = Control::Fixed(format!(
@@ -359,19 +400,67 @@ fn form_page(
     )];
     match kind {
         CertificateType::Vaccination => event.extend([
-            field("vp", Msg::VaccineProphylaxis, &form.vp, None, select(ValueSetKind::VaccineProphylaxis, &form.vp)),
-            field("mp", Msg::Product, &form.mp, None, select(ValueSetKind::VaccineProduct, &form.mp)),
-            field("ma", Msg::Manufacturer, &form.ma, None, select(ValueSetKind::VaccineManufacturer, &form.ma)),
+            field(
+                "vp",
+                Msg::VaccineProphylaxis,
+                &form.vp,
+                None,
+                select(ValueSetKind::VaccineProphylaxis, &form.vp),
+            ),
+            field(
+                "mp",
+                Msg::Product,
+                &form.mp,
+                None,
+                select(ValueSetKind::VaccineProduct, &form.mp),
+            ),
+            field(
+                "ma",
+                Msg::Manufacturer,
+                &form.ma,
+                None,
+                select(ValueSetKind::VaccineManufacturer, &form.ma),
+            ),
             field("dn", Msg::DoseNumber, &form.dn, None, numeric.clone()),
             field("sd", Msg::TotalDoses, &form.sd, None, numeric.clone()),
-            field("dt", Msg::VaccinationDate, &form.dt, Some(Msg::DateHint), numeric.clone()),
+            field(
+                "dt",
+                Msg::VaccinationDate,
+                &form.dt,
+                Some(Msg::DateHint),
+                numeric.clone(),
+            ),
         ]),
         CertificateType::Test => event.extend([
-            field("tt", Msg::TestType, &form.tt, None, select(ValueSetKind::TestType, &form.tt)),
+            field(
+                "tt",
+                Msg::TestType,
+                &form.tt,
+                None,
+                select(ValueSetKind::TestType, &form.tt),
+            ),
             field("nm", Msg::TestName, &form.nm, None, text.clone()),
-            field("ma", Msg::TestDevice, &form.ma, None, select(ValueSetKind::TestManufacturer, &form.ma)),
-            field("sc", Msg::SampleCollected, &form.sc, Some(Msg::DateTimeHint), text.clone()),
-            field("tr", Msg::TestResult, &form.tr, None, select(ValueSetKind::TestResult, &form.tr)),
+            field(
+                "ma",
+                Msg::TestDevice,
+                &form.ma,
+                None,
+                select(ValueSetKind::TestManufacturer, &form.ma),
+            ),
+            field(
+                "sc",
+                Msg::SampleCollected,
+                &form.sc,
+                Some(Msg::DateTimeHint),
+                text.clone(),
+            ),
+            field(
+                "tr",
+                Msg::TestResult,
+                &form.tr,
+                None,
+                select(ValueSetKind::TestResult, &form.tr),
+            ),
             field("tc", Msg::TestingCentre, &form.tc, None, text.clone()),
         ]),
         CertificateType::Recovery => event.push(field(
@@ -382,7 +471,13 @@ fn form_page(
             numeric.clone(),
         )),
     }
-    event.push(field("co", Msg::Country, "", Some(Msg::CountryFixed), country));
+    event.push(field(
+        "co",
+        Msg::Country,
+        "",
+        Some(Msg::CountryFixed),
+        country,
+    ));
     let mut general_errors = general_errors;
     if !errors.is_empty() {
         general_errors.insert(0, t(Msg::FixErrors).to_owned());

@@ -43,21 +43,23 @@ pub struct DayLine {
 }
 
 /// `GET /counter`.
-pub async fn view_counter_get(State(state): State<PortalState>, session: CounterSession) -> Response {
+pub async fn view_counter_get(
+    State(state): State<PortalState>,
+    session: CounterSession,
+) -> Response {
     let lang = session.lang;
     let now = local_now();
     let from = berlin::start_of_day(now.date());
     let until = from + 26 * 3600;
-    let lines = match handover::issued_between(&state.store, session.telematik_id(), from, until)
-        .await
-    {
-        Ok(lines) => lines,
-        Err(error) => {
-            tracing::error!(%error, "day list unavailable");
-            return UiError::new(lang, StatusCode::SERVICE_UNAVAILABLE, "store_unavailable")
-                .into_response();
-        }
-    };
+    let lines =
+        match handover::issued_between(&state.store, session.telematik_id(), from, until).await {
+            Ok(lines) => lines,
+            Err(error) => {
+                tracing::error!(%error, "day list unavailable");
+                return UiError::new(lang, StatusCode::SERVICE_UNAVAILABLE, "store_unavailable")
+                    .into_response();
+            }
+        };
     let today = lines
         .into_iter()
         .filter(|line| berlin::local_date(line.issued_at) == now.date())
@@ -65,7 +67,11 @@ pub async fn view_counter_get(State(state): State<PortalState>, session: Counter
             let local = line.issued_at + berlin::offset_seconds(line.issued_at);
             let seconds_of_day = local.rem_euclid(86_400);
             DayLine {
-                time: format!("{:02}:{:02}", seconds_of_day / 3600, seconds_of_day % 3600 / 60),
+                time: format!(
+                    "{:02}:{:02}",
+                    seconds_of_day / 3600,
+                    seconds_of_day % 3600 / 60
+                ),
                 kind: lang.t(type_name(handover::certificate_type(line.certificate_type))),
                 dose: match (line.dose_number, line.total_doses) {
                     (Some(dose), Some(total)) => format!("{dose}/{total}"),

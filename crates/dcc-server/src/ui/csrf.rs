@@ -71,7 +71,10 @@ mod tests {
     #[test]
     fn login_token_must_match_its_cookie() {
         let mut headers = HeaderMap::new();
-        headers.insert(header::COOKIE, HeaderValue::from_static("dcc_login_csrf=tok1"));
+        headers.insert(
+            header::COOKIE,
+            HeaderValue::from_static("dcc_login_csrf=tok1"),
+        );
         assert_eq!(verify_login(&headers, "tok1"), Ok(()));
         assert_eq!(verify_login(&headers, "tok2"), Err(CsrfRefused));
         assert_eq!(verify_login(&HeaderMap::new(), ""), Err(CsrfRefused));

@@ -359,7 +359,10 @@ mod tests {
             let german = message.text(Lang::De);
             let english = message.text(Lang::En);
             assert!(!german.trim().is_empty(), "{message:?} has no German text");
-            assert!(!english.trim().is_empty(), "{message:?} has no English text");
+            assert!(
+                !english.trim().is_empty(),
+                "{message:?} has no English text"
+            );
             assert_eq!(
                 placeholders(german),
                 placeholders(english),
@@ -372,7 +375,11 @@ mod tests {
             .iter()
             .filter(|m| m.text(Lang::De) == m.text(Lang::En))
             .collect();
-        assert_eq!(identical, [&Msg::Person, &Msg::Status], "untranslated texts");
+        assert_eq!(
+            identical,
+            [&Msg::Person, &Msg::Status],
+            "untranslated texts"
+        );
     }
 
     /// Every code a page can show: `IssueError::code`, `RequestError::code`, the portal's own,

@@ -103,13 +103,16 @@ async fn rendered(
         Err(error) => return error.into_response(),
     };
     let hc1 = certificate.hc1;
-    let bytes = match tokio::task::spawn_blocking(move || dcc_render::render(&hc1, format)).await
-    {
+    let bytes = match tokio::task::spawn_blocking(move || dcc_render::render(&hc1, format)).await {
         Ok(Ok(bytes)) => bytes,
         _ => {
             tracing::error!(uvci = %certificate.uvci, "render failed");
-            return UiError::new(session.lang, StatusCode::INTERNAL_SERVER_ERROR, "render_failed")
-                .into_response();
+            return UiError::new(
+                session.lang,
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "render_failed",
+            )
+            .into_response();
         }
     };
     let mut response = ([(header::CONTENT_TYPE, format.media_type())], bytes).into_response();

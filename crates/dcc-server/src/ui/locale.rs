@@ -85,6 +85,9 @@ mod tests {
         assert_eq!(language(None, &headers("a=b; lang=en")), Lang::En);
         assert_eq!(language(Some("x=1&lang=de"), &headers("lang=en")), Lang::De);
         assert_eq!(language(Some("lang=xx"), &headers("lang=en")), Lang::En);
-        assert_eq!(cookie(&headers("dcc_session=abc; lang=en"), "dcc_session").as_deref(), Some("abc"));
+        assert_eq!(
+            cookie(&headers("dcc_session=abc; lang=en"), "dcc_session").as_deref(),
+            Some("abc")
+        );
     }
 }

@@ -60,6 +60,9 @@ mod tests {
         let countries = choices(ValueSetKind::Country, "DE");
         assert!(countries.len() > 200);
         assert_eq!(display(ValueSetKind::Country, "DE"), "Germany");
-        assert_eq!(display(ValueSetKind::TestResult, "260415000"), "Not detected");
+        assert_eq!(
+            display(ValueSetKind::TestResult, "260415000"),
+            "Not detected"
+        );
     }
 }

@@ -191,12 +191,26 @@ fn install_client_certificate(home: &Path, pki: &Path, telematik_id: &str) {
     let nssdb = home.join(".pki/nssdb");
     std::fs::create_dir_all(&nssdb).unwrap();
     let db = format!("sql:{}", nssdb.display());
-    run("certutil", "libnss3-tools", &["-N", "-d", &db, "--empty-password"]);
+    run(
+        "certutil",
+        "libnss3-tools",
+        &["-N", "-d", &db, "--empty-password"],
+    );
     let service_ca = pki.join("service/ca.pem");
     run(
         "certutil",
         "libnss3-tools",
-        &["-A", "-d", &db, "-n", "dcc service CA", "-t", "C,,", "-i", service_ca.to_str().unwrap()],
+        &[
+            "-A",
+            "-d",
+            &db,
+            "-n",
+            "dcc service CA",
+            "-t",
+            "C,,",
+            "-i",
+            service_ca.to_str().unwrap(),
+        ],
     );
     let stem = TelematikId::parse(telematik_id).unwrap().file_stem();
     let certificate = pki.join(format!("institutions/{stem}.pem"));
@@ -207,9 +221,20 @@ fn install_client_certificate(home: &Path, pki: &Path, telematik_id: &str) {
         "openssl",
         "openssl",
         &[
-            "pkcs12", "-export", "-in", certificate.to_str().unwrap(), "-inkey",
-            key.to_str().unwrap(), "-certfile", chain.to_str().unwrap(), "-name", "pharmacy",
-            "-out", p12.to_str().unwrap(), "-passout", "pass:browser-test",
+            "pkcs12",
+            "-export",
+            "-in",
+            certificate.to_str().unwrap(),
+            "-inkey",
+            key.to_str().unwrap(),
+            "-certfile",
+            chain.to_str().unwrap(),
+            "-name",
+            "pharmacy",
+            "-out",
+            p12.to_str().unwrap(),
+            "-passout",
+            "pass:browser-test",
         ],
     );
     run(

@@ -21,7 +21,12 @@ pub async fn signed_in(portal: &TestPortal) -> Browser {
     let browser = Browser::launch(portal, PHARMACY).await;
     browser.open("/login").await;
     sign_in(&browser, DEV_TOTP).await;
-    assert_eq!(browser.path().await, "/counter", "{}", browser.source().await);
+    assert_eq!(
+        browser.path().await,
+        "/counter",
+        "{}",
+        browser.source().await
+    );
     browser
 }
 
@@ -56,11 +61,16 @@ async fn sign_in_issue_a_vaccination_see_the_qr_download_the_pdf_and_sign_out() 
     browser.fill("#sd", "2").await;
     // Dose above the series is warned about while typing.
     browser
-        .wait_for_text("#live-warnings", "Dosis 3 ist höher als die Zahl der Dosen der Serie (2)")
+        .wait_for_text(
+            "#live-warnings",
+            "Dosis 3 ist höher als die Zahl der Dosen der Serie (2)",
+        )
         .await;
     browser.screenshot("03-vaccination-form-warning").await;
     browser.fill("#dn", "2").await;
-    browser.wait_for_text("#no-warnings", "Keine Auffälligkeiten").await;
+    browser
+        .wait_for_text("#no-warnings", "Keine Auffälligkeiten")
+        .await;
     browser.click("#issue").await;
 
     browser.text("#uvci").await;
@@ -99,8 +109,14 @@ async fn sign_in_issue_a_vaccination_see_the_qr_download_the_pdf_and_sign_out() 
     browser.open("/counter").await;
     let today = browser.text("#today").await;
     assert!(today.contains(&uvci), "{today}");
-    assert!(today.contains("Impfzertifikat") && today.contains("2/2"), "{today}");
-    assert!(!today.contains("Müller") && !today.contains("MUELLER"), "{today}");
+    assert!(
+        today.contains("Impfzertifikat") && today.contains("2/2"),
+        "{today}"
+    );
+    assert!(
+        !today.contains("Müller") && !today.contains("MUELLER"),
+        "{today}"
+    );
     assert_eq!(portal.ledger_count(PHARMACY).await, 1);
 
     browser.click("#logout").await;
@@ -174,9 +190,13 @@ fn zbarimg(png: &[u8]) -> String {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("qr.png");
     std::fs::write(&path, png).unwrap();
-    tool("zbarimg", "zbar-tools", &["-q", "--raw", path.to_str().unwrap()])
-        .trim_end()
-        .to_owned()
+    tool(
+        "zbarimg",
+        "zbar-tools",
+        &["-q", "--raw", path.to_str().unwrap()],
+    )
+    .trim_end()
+    .to_owned()
 }
 
 fn pdftotext(pdf: &[u8]) -> String {

@@ -23,8 +23,15 @@ async fn a_wrong_totp_code_is_refused() {
         "Der Code ist falsch oder abgelaufen."
     );
     // The username stays, the password does not.
-    let username = browser.client.find(fantoccini::Locator::Css("#username")).await.unwrap();
-    assert_eq!(username.prop("value").await.unwrap().as_deref(), Some(DEV_USERNAME));
+    let username = browser
+        .client
+        .find(fantoccini::Locator::Css("#username"))
+        .await
+        .unwrap();
+    assert_eq!(
+        username.prop("value").await.unwrap().as_deref(),
+        Some(DEV_USERNAME)
+    );
     browser.screenshot("07-login-wrong-totp").await;
     browser.open("/counter").await;
     assert_eq!(browser.path().await, "/login");
@@ -58,7 +65,10 @@ async fn a_session_cookie_presented_with_another_pharmacys_certificate_is_refuse
     other.open("/counter").await;
     assert_eq!(other.text("#error-code").await, "session_binding_mismatch");
     assert!(
-        other.text("#error-message").await.contains("anderen Apotheke"),
+        other
+            .text("#error-message")
+            .await
+            .contains("anderen Apotheke"),
         "{}",
         other.source().await
     );
@@ -90,7 +100,12 @@ async fn a_form_without_its_csrf_token_is_refused_with_403() {
     browser.fill("#fn", "Weber").await;
     browser.click("#issue").await;
     assert_eq!(browser.text("#error-code").await, "csrf_invalid");
-    assert!(browser.text("#error-message").await.starts_with("Das Formular ist abgelaufen"));
+    assert!(
+        browser
+            .text("#error-message")
+            .await
+            .starts_with("Das Formular ist abgelaufen")
+    );
     browser.screenshot("09-csrf-refused").await;
     assert_eq!(portal.ledger_count(PHARMACY).await, 0);
     browser.close().await;

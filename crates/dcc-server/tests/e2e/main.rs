@@ -34,3 +34,4 @@ mod remote;
 mod render;
 mod revocation;
 mod support;
+mod ui;
