@@ -30,7 +30,7 @@ pub fn choices(kind: ValueSetKind, selected: &str) -> Vec<Choice> {
             selected: code == selected,
         })
         .collect();
-    choices.sort_by(|a, b| a.label.to_lowercase().cmp(&b.label.to_lowercase()));
+    choices.sort_by_key(|choice| choice.label.to_lowercase());
     choices
 }
 
