@@ -27,6 +27,7 @@ pub mod certificate_page;
 pub mod counter;
 pub mod csrf;
 pub mod dev_session;
+pub mod enrol_qr;
 pub mod headers;
 pub mod i18n;
 pub mod issued;
