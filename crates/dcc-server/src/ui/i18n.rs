@@ -232,6 +232,13 @@ messages! {
     ErrForbiddenRole => "Ihre Rolle erlaubt das nicht.", "Your role does not allow this.";
     ErrPasswordTooShort => "Das Passwort ist zu kurz (mindestens 12 Zeichen).", "The password is too short (at least 12 characters).";
     ErrUsernameTaken => "Dieser Benutzername ist schon vergeben.", "This username is already taken.";
+    ErrPasswordTooLong => "Das Passwort ist zu lang.", "The password is too long.";
+    ErrInvalidUsername => "Benutzernamen bestehen aus 1 bis 64 Zeichen a–z, 0–9, '.', '_' und '-'.",
+        "A username is 1 to 64 characters from a–z, 0–9, '.', '_' and '-'.";
+    ErrUnknownOperator => "Dieses Konto gibt es nicht.", "There is no such account.";
+    ErrRoleScopeMismatch => "Diese Rolle passt nicht zu einer Apotheke.", "This role does not belong to a pharmacy.";
+    ErrInternal => "Ein interner Fehler ist aufgetreten. Bitte melden Sie ihn mit der Anfrage-ID.",
+        "An internal error occurred. Please report it with the request id.";
     ErrCsrfInvalid => "Das Formular ist abgelaufen oder stammt nicht von dieser Seite. Bitte laden Sie die Seite neu.",
         "The form has expired or does not come from this site. Please reload the page.";
     // Errors of the connection (identity)
@@ -302,6 +309,11 @@ impl Msg {
             "forbidden_role" => Self::ErrForbiddenRole,
             "password_too_short" => Self::ErrPasswordTooShort,
             "username_taken" => Self::ErrUsernameTaken,
+            "password_too_long" => Self::ErrPasswordTooLong,
+            "invalid_username" => Self::ErrInvalidUsername,
+            "unknown_operator" => Self::ErrUnknownOperator,
+            "role_scope_mismatch" => Self::ErrRoleScopeMismatch,
+            "internal_error" => Self::ErrInternal,
             "csrf_invalid" => Self::ErrCsrfInvalid,
             // IdentityRejection::code and the missing certificate
             "wrong_certificate_profile" => Self::ErrWrongCertificateProfile,
@@ -413,6 +425,11 @@ mod tests {
         "forbidden_role",
         "password_too_short",
         "username_taken",
+        "password_too_long",
+        "invalid_username",
+        "unknown_operator",
+        "role_scope_mismatch",
+        "internal_error",
         "csrf_invalid",
         "wrong_certificate_profile",
         "profession_not_allowed",
