@@ -13,6 +13,7 @@ mod init;
 mod input;
 mod keys;
 mod lock;
+mod operator;
 mod pharmacy;
 mod pki;
 mod render;
@@ -59,7 +60,8 @@ enum Command {
     /// Run the pharmacy portal and/or the certificate server until Ctrl-C or SIGTERM
     /// (`--role all|portal|signer`).
     Serve(serve::ServeArgs),
-    /// Create a development data folder: dev PKI, configuration, database, default pharmacy.
+    /// Create a development data folder: dev PKI, configuration, database, default pharmacy
+    /// and its demo operator.
     Init(init::InitArgs),
     /// Issue and revoke institution (SMC-B) certificates of the development PKI.
     #[command(subcommand)]
@@ -67,6 +69,9 @@ enum Command {
     /// Register, suspend, reactivate and list the pharmacies allowed to issue.
     #[command(subcommand)]
     Pharmacy(pharmacy::PharmacyCommand),
+    /// Operator accounts: add, list, disable, reset (per pharmacy or association).
+    #[command(subcommand)]
+    Operator(operator::OperatorCommand),
     /// Check the hash-chained audit log.
     #[command(subcommand)]
     Audit(audit::AuditCommand),
@@ -105,6 +110,7 @@ fn main() -> ExitCode {
         Command::Init(args) => init::run(&args),
         Command::Pki(command) => pki::run(&command),
         Command::Pharmacy(command) => pharmacy::run(&command),
+        Command::Operator(command) => operator::run(&command),
         Command::Audit(command) => audit::run(&command),
         Command::Lock(args) => lock::lock(&args),
         Command::Unlock(args) => lock::unlock(&args),

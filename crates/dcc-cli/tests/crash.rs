@@ -42,7 +42,7 @@ async fn postgres_survives_sigkill_under_load() {
         .unwrap_or_else(|error| {
             panic!("PostgreSQL at {admin} is not usable ({error}); start it (scripts/test.sh does)")
         });
-    let data = DataDir::init();
+    let mut data = DataDir::init();
     let mut config = Config::load(&data.path("dcc.toml")).unwrap();
     config.database_url = url;
     std::fs::write(data.path("dcc.toml"), config.to_toml().unwrap()).unwrap();
@@ -59,6 +59,7 @@ async fn postgres_survives_sigkill_under_load() {
         ]),
         0,
     );
+    data.add_demo_operator();
     crash_and_recover(&data).await;
     dcc_store::provision::drop_postgres_database(&admin, &name)
         .await

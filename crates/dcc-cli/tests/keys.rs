@@ -201,7 +201,7 @@ async fn rotation_under_load_reaches_two_instances_on_one_postgresql() {
         .unwrap_or_else(|error| {
             panic!("PostgreSQL at {admin} is not usable ({error}); start it (scripts/test.sh does)")
         });
-    let data = DataDir::init();
+    let mut data = DataDir::init();
     let second_port = free_port();
     let mut config = Config::load(&data.path("dcc.toml")).unwrap();
     config.database_url = url;
@@ -221,6 +221,7 @@ async fn rotation_under_load_reaches_two_instances_on_one_postgresql() {
         ]),
         0,
     );
+    data.add_demo_operator();
     let first = ServeChild::start_config(&data, "dcc.toml", &[], "all", &[], data.port).await;
     let _second = ServeChild::start_config(&data, "dcc-2.toml", &[], "all", &[], second_port).await;
     rotation_under_load(&data, &first, &[data.port, second_port]).await;

@@ -192,17 +192,27 @@ impl IssueError {
 }
 
 impl Issuance<'_> {
-    /// Issues a certificate for the pharmacy with this Telematik-ID.
+    /// Issues a certificate for the pharmacy with this Telematik-ID, by the operator with this
+    /// id (recorded in the ledger and the audit entry; `None` only for callers without operator
+    /// accounts, such as benchmarks of the signing path).
     pub async fn issue(
         &self,
         telematik_id: &str,
+        operator_id: Option<i64>,
         body: &[u8],
         idempotency_key: Option<&str>,
         now: OffsetDateTime,
         random: [u8; 16],
     ) -> Result<Issued, IssueError> {
         let result = self
-            .try_issue(telematik_id, body, idempotency_key, now, random)
+            .try_issue(
+                telematik_id,
+                operator_id,
+                body,
+                idempotency_key,
+                now,
+                random,
+            )
             .await;
         if let Err(error) = &result {
             self.record_rejection(telematik_id, error, now).await;
@@ -213,6 +223,7 @@ impl Issuance<'_> {
     async fn try_issue(
         &self,
         telematik_id: &str,
+        operator_id: Option<i64>,
         body: &[u8],
         idempotency_key: Option<&str>,
         now: OffsetDateTime,
@@ -252,6 +263,7 @@ impl Issuance<'_> {
             idempotency_key,
             request_hash.clone(),
         );
+        entry.operator_id = operator_id;
         entry.holder_key = self.holder_key_secret.map(|secret| {
             let name = &dcc.name;
             secret.holder_key(
@@ -293,6 +305,22 @@ impl Issuance<'_> {
                 })),
             },
         }
+    }
+
+    /// Refuses (and audits) a request of a pharmacy that is not registered or suspended;
+    /// `Ok` when it may issue.
+    pub async fn check_pharmacy(
+        &self,
+        telematik_id: &str,
+        now: OffsetDateTime,
+    ) -> Result<(), IssueError> {
+        let error = match self.pharmacies.lookup(self.store, telematik_id).await? {
+            Lookup::Active(_) => return Ok(()),
+            Lookup::NotRegistered => IssueError::NotRegistered(telematik_id.to_owned()),
+            Lookup::Suspended => IssueError::Suspended(telematik_id.to_owned()),
+        };
+        self.record_rejection(telematik_id, &error, now).await;
+        Err(error)
     }
 
     /// The earlier answer for this key, if the same request was made before.
@@ -400,6 +428,7 @@ fn ledger_entry(
             country_code_uci_hash(country, dcc.certificate_id()).to_base64(),
         ),
         signature_hash: Some(signature_hash(signed.algorithm(), &signed.signature).to_base64()),
+        operator_id: None,
     }
 }
 

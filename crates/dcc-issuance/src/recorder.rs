@@ -232,7 +232,7 @@ async fn write(
         let telematik_id = record.entry.telematik_id.as_str();
         let refusal = if !checks.active.contains(telematik_id) {
             Some(RecordOutcome::PharmacyNotActive)
-        } else if let Some(reason) = checks.lock_reason(telematik_id) {
+        } else if let Some(reason) = checks.lock_reason(telematik_id, record.entry.operator_id) {
             Some(RecordOutcome::Locked {
                 reason: reason.to_owned(),
             })
@@ -289,6 +289,7 @@ struct Checks {
     active: HashSet<String>,
     all_lock: Option<String>,
     pharmacy_locks: HashMap<String, String>,
+    operator_locks: HashMap<String, String>,
     counts: HashMap<String, RecentCount>,
 }
 
@@ -311,6 +312,7 @@ impl Checks {
                 active: HashSet::new(),
                 all_lock: None,
                 pharmacy_locks: HashMap::new(),
+                operator_locks: HashMap::new(),
                 counts: HashMap::new(),
             });
         }
@@ -324,7 +326,18 @@ impl Checks {
                 LockScope::Pharmacy(telematik_id) => {
                     pharmacy_locks.insert(telematik_id, lock.reason);
                 }
-                _ => {}
+                LockScope::Operator(_) => {}
+            }
+        }
+        let mut operator_locks = HashMap::new();
+        if works
+            .iter()
+            .any(|work| matches!(work, Work::Issued(record) if record.entry.operator_id.is_some()))
+        {
+            for lock in locks::operator_locks(tx).await? {
+                if let LockScope::Operator(id) = lock.scope {
+                    operator_locks.insert(id, lock.reason);
+                }
             }
         }
         let counts = ledger::recent_counts(
@@ -338,15 +351,21 @@ impl Checks {
             active,
             all_lock,
             pharmacy_locks,
+            operator_locks,
             counts,
         })
     }
 
-    /// The reason of the lock that stops this pharmacy, if any (`all` first).
-    fn lock_reason(&self, telematik_id: &str) -> Option<&str> {
+    /// The reason of the lock that stops this pharmacy or operator, if any (`all` first).
+    fn lock_reason(&self, telematik_id: &str, operator_id: Option<i64>) -> Option<&str> {
         self.all_lock
             .as_deref()
             .or_else(|| self.pharmacy_locks.get(telematik_id).map(String::as_str))
+            .or_else(|| {
+                operator_id
+                    .and_then(|id| self.operator_locks.get(&id.to_string()))
+                    .map(String::as_str)
+            })
     }
 }
 
@@ -356,5 +375,6 @@ fn issued_event(entry: &LedgerEntry) -> AuditEvent {
         uvci: entry.uvci.clone(),
         certificate_type: entry.certificate_type.as_str(),
         kid: entry.kid.clone(),
+        operator_id: entry.operator_id,
     }
 }

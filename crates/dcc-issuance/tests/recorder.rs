@@ -191,6 +191,7 @@ fn record(n: usize) -> IssuedRecord {
             holder_key: None,
             country_code_uci_hash: None,
             signature_hash: None,
+            operator_id: None,
         },
         hc1: format!("HC1:{n}"),
         keep_until: T0 + 3600,

@@ -17,6 +17,7 @@ pub mod identity;
 pub mod key_loader;
 pub mod key_registry;
 pub mod metrics;
+pub mod operator_session;
 pub mod portal;
 pub mod remote_signer;
 pub mod request_id;

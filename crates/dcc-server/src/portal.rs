@@ -15,14 +15,17 @@ use dcc_issuance::active_pharmacies::ActivePharmacies;
 use dcc_issuance::billing::BillingSettings;
 use dcc_issuance::issue::{Issuance, Issued, SignService};
 use dcc_issuance::recorder::Recorder;
+use dcc_issuance::sessions::Sessions;
+use dcc_issuance::sign_in::SignInPolicy;
 use dcc_render::Format;
 use dcc_store::Store;
 use serde_json::json;
 
 use crate::error::ApiError;
 use crate::identity::PharmacyIdentity;
+use crate::operator_session::SignedIn;
 use crate::trust_list::TrustListPublisher;
-use crate::{billing_api, clock};
+use crate::{billing_api, clock, operator_session};
 
 /// What the portal's handlers share.
 #[derive(Clone)]
@@ -49,6 +52,10 @@ pub struct PortalState {
     pub metrics: Arc<crate::metrics::Metrics>,
     /// Admission control: one permit per issuance request being served.
     pub in_flight: Arc<tokio::sync::Semaphore>,
+    /// Operator sessions, checked with a short per-process memory.
+    pub sessions: Arc<Sessions>,
+    /// Lock-out and session lifetimes.
+    pub sign_in: SignInPolicy,
 }
 
 /// The portal's routes. Served behind [`crate::tls::serve`], which adds the connection
@@ -56,6 +63,12 @@ pub struct PortalState {
 pub fn app(state: PortalState) -> Router {
     Router::new()
         .route("/api/certify/v2/issue", post(certificates_issue))
+        .route("/api/auth/login", post(operator_session::sessions_create))
+        .route(
+            "/api/auth/enrol",
+            post(operator_session::enrolments_confirm),
+        )
+        .route("/api/auth/logout", post(operator_session::sessions_delete))
         .route("/api/billing/statements", get(billing_api::statements_list))
         .route(
             "/api/billing/statements/{month}",
@@ -84,6 +97,7 @@ pub fn app(state: PortalState) -> Router {
 async fn certificates_issue(
     State(state): State<PortalState>,
     pharmacy: PharmacyIdentity,
+    signed_in: Result<SignedIn, ApiError>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
@@ -92,16 +106,19 @@ async fn certificates_issue(
         return Err(ApiError::Overloaded);
     };
     let format = ResponseFormat::from_accept(headers.get(header::ACCEPT))?;
-    let idempotency_key = headers.get("idempotency-key").and_then(|v| v.to_str().ok());
-    let issuance = Issuance {
-        store: &state.store,
-        recorder: &state.recorder,
-        pharmacies: &state.pharmacies,
-        signer: state.signer.as_ref(),
-        country: &state.country,
-        issuer_name: &state.issuer_name,
-        holder_key_secret: state.holder_key_secret.as_deref(),
+    let signed_in = match signed_in {
+        Ok(signed_in) => signed_in,
+        Err(error) => {
+            // Which pharmacy comes before who: an unregistered or suspended pharmacy hears
+            // that (and it is audited), not "sign in first".
+            issuance(&state)
+                .check_pharmacy(&pharmacy.telematik_id, clock::now())
+                .await?;
+            return Err(error);
+        }
     };
+    let idempotency_key = headers.get("idempotency-key").and_then(|v| v.to_str().ok());
+    let issuance = issuance(&state);
     #[expect(
         clippy::disallowed_methods,
         reason = "latency for the metrics, not an input to any decision"
@@ -110,6 +127,7 @@ async fn certificates_issue(
     let issued = issuance
         .issue(
             &pharmacy.telematik_id,
+            Some(signed_in.operator.id),
             &body,
             idempotency_key,
             clock::now(),
@@ -122,6 +140,19 @@ async fn certificates_issue(
             .issued(issued.certificate_type.key(), started.elapsed());
     }
     format.respond(issued).await
+}
+
+/// The issuance use case over the portal's shared parts.
+pub fn issuance(state: &PortalState) -> Issuance<'_> {
+    Issuance {
+        store: &state.store,
+        recorder: &state.recorder,
+        pharmacies: &state.pharmacies,
+        signer: state.signer.as_ref(),
+        country: &state.country,
+        issuer_name: &state.issuer_name,
+        holder_key_secret: state.holder_key_secret.as_deref(),
+    }
 }
 
 /// `GET /trust-list`: the published DSCs in the EU gateway JSON shape.

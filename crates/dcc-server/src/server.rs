@@ -287,6 +287,10 @@ pub async fn start_portal(
         trust_lists,
         metrics,
         in_flight: Arc::new(tokio::sync::Semaphore::new(config.portal.max_in_flight)),
+        sessions: Arc::new(dcc_issuance::sessions::Sessions::new(
+            dcc_auth::session::SessionPolicy::default(),
+        )),
+        sign_in: dcc_issuance::sign_in::SignInPolicy::default(),
     });
     let policy = ConnectionPolicy {
         identify,

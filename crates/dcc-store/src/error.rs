@@ -81,6 +81,8 @@ pub enum ConflictTarget {
     IdempotencyKey,
     /// A stored response for this UVCI already exists.
     IssuedResponse,
+    /// The pharmacy (or the association) already has an operator with this username.
+    OperatorUsername,
 }
 
 impl std::fmt::Display for ConflictTarget {
@@ -91,6 +93,7 @@ impl std::fmt::Display for ConflictTarget {
             Self::Uvci => "UVCI",
             Self::IdempotencyKey => "idempotency key",
             Self::IssuedResponse => "issued response",
+            Self::OperatorUsername => "operator username",
         };
         formatter.write_str(text)
     }

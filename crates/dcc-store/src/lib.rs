@@ -25,6 +25,7 @@ mod error;
 pub mod ledger;
 pub mod locks;
 mod migrate;
+pub mod operators;
 pub mod pharmacies;
 pub mod provision;
 pub mod revocation;

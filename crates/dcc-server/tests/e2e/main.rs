@@ -29,6 +29,7 @@ mod billing;
 mod containment;
 mod instances;
 mod issue;
+mod operators;
 mod rejections;
 mod remote;
 mod render;

@@ -59,7 +59,7 @@ impl Remote {
         .await
         .unwrap();
         Self {
-            portal: TestPortal::from_parts(portal, store, for_portal, pki, dir),
+            portal: TestPortal::from_parts(portal, store, for_portal, pki, dir).await,
             signer: Some(signer),
             signer_url,
             config,

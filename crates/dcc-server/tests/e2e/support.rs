@@ -22,6 +22,8 @@ pub enum Backend {
 
 pub struct TestPortal {
     pub portal: Option<RunningPortal>,
+    /// An API session per institution certificate of the dev PKI, for [`Self::client_for`].
+    pub tokens: std::collections::HashMap<String, String>,
     pub store: Store,
     pub config: Config,
     pub pki: DevPki,
@@ -90,6 +92,7 @@ impl TestPortal {
         }
         let store = Store::connect(&config.database_url).await.unwrap();
         register(&store, PHARMACY, "APO1").await;
+        let tokens = sessions_for(&store, &pki).await;
         let signer = Arc::new(certificate_server(&config).unwrap());
         let portal = start_portal(
             &config,
@@ -101,6 +104,7 @@ impl TestPortal {
         .unwrap();
         Self {
             portal: Some(portal),
+            tokens,
             store,
             config,
             pki,
@@ -130,8 +134,25 @@ impl TestPortal {
         )
     }
 
-    /// A client presenting the institution certificate of `telematik_id` (with its CA).
+    /// A client presenting the institution certificate of `telematik_id` (with its CA),
+    /// signed in as an operator of that pharmacy (`Authorization: Bearer`).
     pub fn client_for(&self, telematik_id: &str) -> reqwest::Client {
+        let token = &self.tokens[telematik_id];
+        let mut headers = reqwest::header::HeaderMap::new();
+        headers.insert(
+            reqwest::header::AUTHORIZATION,
+            format!("Bearer {token}").parse().unwrap(),
+        );
+        self.client_with(Some(self.identity_of(telematik_id)), headers)
+    }
+
+    /// A client presenting the institution certificate of `telematik_id`, signed in as no one.
+    pub fn client_without_operator(&self, telematik_id: &str) -> reqwest::Client {
+        self.client(Some(self.identity_of(telematik_id)))
+    }
+
+    /// The PEM identity (certificate, CA, key) of an institution of the dev PKI.
+    pub fn identity_of(&self, telematik_id: &str) -> String {
         let issued = self
             .pki
             .institutions()
@@ -139,18 +160,26 @@ impl TestPortal {
             .find(|(id, _)| id.as_str() == telematik_id)
             .map(|(_, issued)| issued)
             .unwrap_or_else(|| panic!("no institution {telematik_id}"));
-        let identity = format!(
+        format!(
             "{}{}{}",
             issued.certificate_pem(),
             self.pki.smcb_ca().certificate().to_pem(),
             issued.private_key_pem()
-        );
-        self.client(Some(identity))
+        )
     }
 
     pub fn client(&self, identity_pem: Option<String>) -> reqwest::Client {
+        self.client_with(identity_pem, reqwest::header::HeaderMap::new())
+    }
+
+    fn client_with(
+        &self,
+        identity_pem: Option<String>,
+        headers: reqwest::header::HeaderMap,
+    ) -> reqwest::Client {
         let ca = std::fs::read(self.dir.path().join("pki/service/ca.pem")).unwrap();
         let mut builder = reqwest::Client::builder()
+            .default_headers(headers)
             .tls_certs_only([reqwest::Certificate::from_pem(&ca).unwrap()]);
         if let Some(identity) = identity_pem {
             builder = builder.identity(reqwest::Identity::from_pem(identity.as_bytes()).unwrap());
@@ -182,6 +211,60 @@ impl TestPortal {
             drop_postgres_database(name).await;
         }
     }
+}
+
+/// An operator session for every institution certificate of the dev PKI, by Telematik-ID.
+async fn sessions_for(store: &Store, pki: &DevPki) -> std::collections::HashMap<String, String> {
+    let mut tokens = std::collections::HashMap::new();
+    for (telematik_id, issued) in pki.institutions() {
+        let der = issued.certificate().der().to_vec();
+        let token = operator_session(store, telematik_id.as_str(), &der).await;
+        tokens.insert(telematik_id.as_str().to_owned(), token);
+    }
+    tokens
+}
+
+/// An operator of `telematik_id` (technician) with an API session bound to the certificate
+/// `certificate_der`, written as a sign-in would write it: these suites test issuing, while
+/// signing in itself is tested in `operators.rs`. Returns the bearer token.
+pub async fn operator_session(store: &Store, telematik_id: &str, certificate_der: &[u8]) -> String {
+    use dcc_store::operators::{self, NewOperator, OperatorSession};
+    let now = now().unix_timestamp();
+    let mut tx = store.begin().await.unwrap();
+    let id = operators::insert(
+        &mut tx,
+        &NewOperator {
+            scope: telematik_id,
+            username: "tester",
+            role: "technician",
+            // Not a password hash: this account cannot sign in, only use its session.
+            password_hash: "!",
+            totp_secret: None,
+            created_at: now,
+        },
+    )
+    .await
+    .unwrap();
+    let token = format!("test-token-{}", uuid::Uuid::new_v4());
+    operators::insert_session(
+        &mut tx,
+        &OperatorSession {
+            token_hash: dcc_auth::session::token_hash(&token),
+            operator_id: id,
+            kind: "api".to_owned(),
+            certificate_binding: dcc_auth::session::certificate_binding(certificate_der),
+            csrf_token: "unused".to_owned(),
+            pending_totp_secret: None,
+            created_at: now,
+            last_seen_at: now,
+            expires_at: now + 86_400,
+            ended_at: None,
+        },
+    )
+    .await
+    .unwrap();
+    dcc_store::commit(tx).await.unwrap();
+    token
 }
 
 pub async fn register(store: &Store, telematik_id: &str, segment: &str) {
@@ -233,7 +316,7 @@ pub fn other_profile(telematik_id: &str, profile: Profile) -> InstitutionRequest
 
 impl TestPortal {
     /// Wraps a portal a test started itself, on the SQLite database in `dir`.
-    pub fn from_parts(
+    pub async fn from_parts(
         portal: RunningPortal,
         store: Store,
         config: Config,
@@ -242,6 +325,7 @@ impl TestPortal {
     ) -> Self {
         Self {
             portal: Some(portal),
+            tokens: sessions_for(&store, &pki).await,
             store,
             config,
             pki,

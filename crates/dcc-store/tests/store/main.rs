@@ -13,6 +13,7 @@ mod batch;
 mod billing;
 mod ledger;
 mod migrations;
+mod operators;
 mod pharmacies;
 mod signing_keys;
 mod support;
@@ -73,4 +74,8 @@ backend_suite! {
     signing_keys::signing_keys_bootstrap_then_rotate,
     signing_keys::signing_keys_allow_one_active_per_type,
     signing_keys::signing_keys_latest_expiry_per_kid,
+    operators::operators_are_unique_per_scope,
+    operators::a_totp_step_is_accepted_once,
+    operators::sessions_end_on_logout_and_disable,
+    operators::ledger_records_the_operator_and_lists_the_day,
 }
