@@ -3,7 +3,7 @@
 //! certificates of the day. Both are the pharmacy's own only; the list holds no personal data.
 
 use dcc_core::model::certificate_type::CertificateType;
-use dcc_store::ledger::{self, IssuedLine};
+use dcc_store::ledger::{self, IssuedListItem};
 use dcc_store::{Store, StoreError};
 
 /// Most lines in the list of the day.
@@ -56,7 +56,7 @@ pub async fn issued_between(
     telematik_id: &str,
     from: i64,
     until: i64,
-) -> Result<Vec<IssuedLine>, StoreError> {
+) -> Result<Vec<IssuedListItem>, StoreError> {
     ledger::issued_by_pharmacy(store.pool(), telematik_id, from, until, DAY_LIST_LIMIT).await
 }
 

@@ -414,58 +414,6 @@ where
         .transpose()
 }
 
-/// One line of a pharmacy's list of issued certificates: no personal data.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct IssuedLine {
-    /// The UVCI.
-    pub uvci: String,
-    /// Vaccination, test or recovery.
-    pub certificate_type: CertificateType,
-    /// `mp`, the test type or the disease agent (see [`LedgerEntry::product`]).
-    pub product: String,
-    /// `dn` of a vaccination.
-    pub dose_number: Option<i64>,
-    /// `sd` of a vaccination.
-    pub total_doses: Option<i64>,
-    /// When it was issued (seconds since 1970).
-    pub issued_at: i64,
-}
-
-/// The certificates a pharmacy issued with `issued_from <= issued_at < issued_until`, newest
-/// first, at most `limit` of them (the counter's list of the day).
-pub async fn issued_by_pharmacy<'e, E>(
-    executor: E,
-    telematik_id: &str,
-    issued_from: i64,
-    issued_until: i64,
-    limit: i64,
-) -> Result<Vec<IssuedLine>, StoreError>
-where
-    E: Executor<'e, Database = Any>,
-{
-    let rows = sqlx::query(ISSUED_BY_PHARMACY)
-        .bind(telematik_id)
-        .bind(issued_from)
-        .bind(issued_until)
-        .bind(limit)
-        .fetch_all(executor)
-        .await
-        .map_err(query_error)?;
-    rows.iter()
-        .map(|row| {
-            let certificate_type: String = row.try_get("certificate_type").map_err(query_error)?;
-            Ok(IssuedLine {
-                uvci: row.try_get("uvci").map_err(query_error)?,
-                certificate_type: CertificateType::from_column(&certificate_type)?,
-                product: row.try_get("product").map_err(query_error)?,
-                dose_number: row.try_get("dose_number").map_err(query_error)?,
-                total_doses: row.try_get("total_doses").map_err(query_error)?,
-                issued_at: row.try_get("issued_at").map_err(query_error)?,
-            })
-        })
-        .collect()
-}
-
 /// Deletes every stored response whose `keep_until` is not after `now`; returns how many.
 pub async fn purge_responses(tx: &mut Transaction<'_, Any>, now: i64) -> Result<u64, StoreError> {
     let result = sqlx::query(PURGE_RESPONSES)
@@ -565,10 +513,5 @@ const REVOKE: &str = "UPDATE certificate_ledger SET revoked_at = $2, revocation_
 const INSERT_RESPONSE_PREFIX: &str = "INSERT INTO issued_responses (uvci, hc1, keep_until) VALUES ";
 
 const FIND_RESPONSE: &str = "SELECT hc1 FROM issued_responses WHERE uvci = $1 AND keep_until > $2";
-
-const ISSUED_BY_PHARMACY: &str = "SELECT uvci, certificate_type, product, dose_number, \
-     total_doses, issued_at FROM certificate_ledger \
-     WHERE telematik_id = $1 AND issued_at >= $2 AND issued_at < $3 \
-     ORDER BY issued_at DESC, uvci LIMIT $4";
 
 const PURGE_RESPONSES: &str = "DELETE FROM issued_responses WHERE keep_until <= $1";

@@ -202,6 +202,7 @@ pub async fn view_certificate_post(
     match issuing::issue(
         &state,
         session.telematik_id(),
+        session.signed_in.operator.id,
         body.as_bytes(),
         &form.form_token,
     )

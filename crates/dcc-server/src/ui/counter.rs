@@ -1,5 +1,6 @@
 //! `GET /counter`: the start page — the three certificate types and the pharmacy's
-//! certificates of the day (time, type, UVCI; no personal data, the ledger holds none).
+//! certificates of the day (time, type, UVCI, operator; no personal data of the holders, the
+//! ledger holds none).
 
 use askama::Template;
 use axum::extract::State;
@@ -34,8 +35,10 @@ pub struct DayLine {
     pub time: String,
     /// Translated type.
     pub kind: &'static str,
-    /// Dose `n/m` of a vaccination, else empty.
-    pub dose: String,
+    /// Who issued it (empty for certificates from before operator accounts).
+    pub operator: String,
+    /// Whether it has been revoked.
+    pub revoked: bool,
     /// The UVCI.
     pub uvci: String,
     /// The UVCI as a path segment (link to the result while it is kept).
@@ -73,10 +76,8 @@ pub async fn view_counter_get(
                     seconds_of_day % 3600 / 60
                 ),
                 kind: lang.t(type_name(handover::certificate_type(line.certificate_type))),
-                dose: match (line.dose_number, line.total_doses) {
-                    (Some(dose), Some(total)) => format!("{dose}/{total}"),
-                    _ => String::new(),
-                },
+                operator: line.operator_username.unwrap_or_default(),
+                revoked: line.revoked,
                 link: path_segment(&line.uvci),
                 uvci: line.uvci,
             }

@@ -29,6 +29,9 @@ mod tests {
         assert!(svg.starts_with("<svg"), "{svg}");
         assert!(svg.ends_with("</svg>"));
         assert!(!svg.contains("style"));
-        assert!(svg.contains("width=\"2"), "at least 240 px wide: {svg:.120}");
+        assert!(
+            svg.contains("width=\"2"),
+            "at least 240 px wide: {svg:.120}"
+        );
     }
 }

@@ -127,7 +127,7 @@ messages! {
     ColType => "Art", "Type";
     ColUvci => "Zertifikatskennung (UVCI)", "Certificate identifier (UVCI)";
     ColOperator => "Ausgestellt von", "Issued by";
-    ColDose => "Dosis", "Dose";
+    Revoked => "widerrufen", "revoked";
     // Certificate forms
     Person => "Person", "Person";
     FamilyName => "Nachname", "Family name";

@@ -2,30 +2,23 @@
 //! `POST /api/certify/v2/issue`, with the body the form made and an idempotency key derived
 //! from the form's random token, so a double submit returns the first certificate.
 
-use dcc_issuance::issue::{Issuance, Issued};
+use dcc_issuance::issue::Issued;
 
 use crate::clock;
 use crate::portal::PortalState;
 
-/// Issues the certificate of `body` for the pharmacy; the error is a stable code.
+/// Issues the certificate of `body` for the pharmacy, recorded under the operator.
 pub async fn issue(
     state: &PortalState,
     telematik_id: &str,
+    operator_id: i64,
     body: &[u8],
     form_token: &str,
 ) -> Result<Issued, IssueFailure> {
     let Ok(_permit) = state.in_flight.clone().try_acquire_owned() else {
         return Err(IssueFailure::Code("overloaded"));
     };
-    let issuance = Issuance {
-        store: &state.store,
-        recorder: &state.recorder,
-        pharmacies: &state.pharmacies,
-        signer: state.signer.as_ref(),
-        country: &state.country,
-        issuer_name: &state.issuer_name,
-        holder_key_secret: state.holder_key_secret.as_deref(),
-    };
+    let issuance = crate::portal::issuance(state);
     let random = clock::random().map_err(|_| IssueFailure::Code("random_unavailable"))?;
     #[expect(
         clippy::disallowed_methods,
@@ -34,7 +27,14 @@ pub async fn issue(
     let started = std::time::Instant::now();
     let key = idempotency_key(form_token);
     let issued = issuance
-        .issue(telematik_id, body, Some(&key), clock::now(), random)
+        .issue(
+            telematik_id,
+            Some(operator_id),
+            body,
+            Some(&key),
+            clock::now(),
+            random,
+        )
         .await
         .map_err(IssueFailure::Issue)?;
     if !issued.replayed {

@@ -6,7 +6,8 @@
 //! with the list of the day), [`certificate_page`] (the three forms, the live preview and the
 //! confirm step) with [`certificate_form`] (form → API body, warnings, violations → fields)
 //! and [`pickers`] (value-set choices), [`issuing`] (the issuing use case as the API calls it),
-//! [`issued`] (the result: QR, PDF), and the cross-cutting [`i18n`], [`locale`], [`csrf`],
+//! [`issued`] (the result: QR, PDF), [`operators`] (owners manage their pharmacy's operators),
+//! and the cross-cutting [`i18n`], [`locale`], [`csrf`],
 //! [`headers`], [`session`], [`page`] and [`assets`].
 //!
 //! Every answer carries the security headers of [`headers`]; every POST checks a CSRF token;
@@ -26,7 +27,6 @@ pub mod certificate_form;
 pub mod certificate_page;
 pub mod counter;
 pub mod csrf;
-pub mod dev_session;
 pub mod enrol_qr;
 pub mod headers;
 pub mod i18n;
@@ -34,6 +34,7 @@ pub mod issued;
 pub mod issuing;
 pub mod locale;
 pub mod login;
+pub mod operators;
 pub mod page;
 pub mod pickers;
 pub mod session;
@@ -45,6 +46,10 @@ pub fn routes() -> Router<PortalState> {
         .route(
             "/login",
             get(login::view_login_get).post(login::view_login_post),
+        )
+        .route(
+            "/enrol",
+            get(login::view_enrol_get).post(login::view_enrol_post),
         )
         .route("/logout", post(login::view_logout_post))
         .route("/counter", get(counter::view_counter_get))
@@ -65,6 +70,18 @@ pub fn routes() -> Router<PortalState> {
         .route(
             "/counter/issued/{uvci}/qr.svg",
             get(issued::view_issued_svg_get),
+        )
+        .route(
+            "/operators",
+            get(operators::view_operators_get).post(operators::view_operators_post),
+        )
+        .route(
+            "/operators/{id}/disable",
+            post(operators::view_operator_disable_post),
+        )
+        .route(
+            "/operators/{id}/reset",
+            post(operators::view_operator_reset_post),
         )
         .route("/static/{file}", get(assets::view_static_get))
         .layer(from_fn(locale::remember_choice))

@@ -7,15 +7,17 @@ use axum::http::request::Parts;
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 
-use crate::identity::PharmacyIdentity;
+use dcc_issuance::operators::AuthError;
+
+use crate::error::ApiError;
+use crate::operator_session::{self, SignedIn};
 use crate::portal::PortalState;
-use crate::ui::dev_session::{self, SignedIn};
 use crate::ui::i18n::Lang;
-use crate::ui::locale::{self, Locale};
+use crate::ui::locale::Locale;
 use crate::ui::page::{Chrome, UiError};
 
 /// The session cookie.
-pub const COOKIE: &str = "dcc_session";
+pub const COOKIE: &str = operator_session::COOKIE;
 
 /// A page request by a signed-in operator.
 #[derive(Debug, Clone)]
@@ -32,8 +34,8 @@ impl CounterSession {
         Chrome {
             lang: self.lang,
             csrf: self.signed_in.csrf_token.clone(),
-            operator: Some(self.signed_in.username.clone()),
-            can_manage: true,
+            operator: Some(self.signed_in.operator.username.clone()),
+            can_manage: self.signed_in.operator.role.can_manage_operators(),
             path: path.to_owned(),
         }
     }
@@ -57,37 +59,40 @@ impl FromRequestParts<PortalState> for CounterSession {
         state: &PortalState,
     ) -> Result<Self, Self::Rejection> {
         let Ok(Locale(lang)) = Locale::from_request_parts(parts, state).await;
-        let pharmacy = PharmacyIdentity::from_request_parts(parts, state)
-            .await
-            .map_err(|_| {
-                UiError::new(lang, StatusCode::FORBIDDEN, "no_client_certificate").into_response()
-            })?;
-        let Some(token) = locale::cookie(&parts.headers, COOKIE) else {
-            return Err(to_login(parts, None));
-        };
-        match dev_session::authenticate(&token, &pharmacy.telematik_id) {
+        match SignedIn::from_request_parts(parts, state).await {
             Ok(signed_in) => Ok(Self { signed_in, lang }),
-            Err("session_binding_mismatch") => Err(UiError {
-                clear_session: true,
-                ..UiError::new(lang, StatusCode::FORBIDDEN, "session_binding_mismatch")
+            Err(ApiError::Auth(AuthError::SessionRequired)) => Err(to_login(parts, None)),
+            Err(ApiError::Auth(AuthError::SessionExpired)) => {
+                Err(to_login(parts, Some("session_expired")))
             }
-            .into_response()),
-            Err(code) => Err(to_login(parts, Some(code))),
+            Err(rejection) => {
+                let (status, code) = match &rejection {
+                    ApiError::Auth(error) => (StatusCode::FORBIDDEN, error.code()),
+                    ApiError::Identity(refusal) => (StatusCode::FORBIDDEN, refusal.code()),
+                    ApiError::NoClientCertificate => {
+                        (StatusCode::UNAUTHORIZED, "no_client_certificate")
+                    }
+                    _ => (StatusCode::SERVICE_UNAVAILABLE, "store_unavailable"),
+                };
+                // A session that failed for any other reason (another pharmacy's certificate,
+                // a disabled account, a role that cannot issue) must not be tried again.
+                Err(UiError {
+                    clear_session: true,
+                    ..UiError::new(lang, status, code)
+                }
+                .into_response())
+            }
         }
     }
 }
 
-/// The `Set-Cookie` value of a new session.
-pub fn session_cookie(token: &str) -> String {
-    format!("{COOKIE}={token}; Path=/; HttpOnly; Secure; SameSite=Strict")
-}
-
 /// The `Set-Cookie` value that removes the session cookie.
 pub fn clear_cookie() -> String {
-    format!("{COOKIE}=; Path=/; Max-Age=0; HttpOnly; Secure; SameSite=Strict")
+    operator_session::clear_session_cookie()
 }
 
-/// To the login page (htmx requests are told through `HX-Redirect`); a stale cookie is cleared.
+/// To the login page (htmx requests are told through `HX-Redirect`); a stale session cookie
+/// is cleared.
 fn to_login(parts: &Parts, code: Option<&str>) -> Response {
     let target = match code {
         Some(code) => format!("/login?e={code}"),
@@ -102,7 +107,7 @@ fn to_login(parts: &Parts, code: Option<&str>) -> Response {
     } else {
         Redirect::to(&target).into_response()
     };
-    if code.is_some()
+    if operator_session::cookie(parts, COOKIE).is_some()
         && let Ok(value) = HeaderValue::from_str(&clear_cookie())
     {
         response

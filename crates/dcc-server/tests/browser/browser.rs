@@ -141,6 +141,17 @@ impl Browser {
         panic!("{css} never showed {expected:?}:\n{}", self.source().await);
     }
 
+    /// Waits until the browser shows `path` (navigation after a click may still be running).
+    pub async fn wait_for_path(&self, path: &str) {
+        for _ in 0..100 {
+            if self.path().await == path {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("never reached {path}:\n{}", self.source().await);
+    }
+
     pub async fn path(&self) -> String {
         let url = self.client.current_url().await.unwrap();
         url.path().to_owned()

@@ -20,6 +20,8 @@
     clippy::indexing_slicing
 )]
 
+#[path = "../e2e/accounts.rs"]
+mod accounts;
 mod browser;
 mod counter;
 mod refusals;

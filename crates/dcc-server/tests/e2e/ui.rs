@@ -1,12 +1,13 @@
 //! The staff pages over real mutual TLS without a browser: security headers, redirects to the
 //! login, CSRF refusals (403, translated) and the live preview fragment.
 
-use dcc_server::ui::dev_session::{DEV_PASSWORD, DEV_TOTP, DEV_USERNAME};
+use dcc_auth::role::Role;
 use dcc_server::ui::headers::CONTENT_SECURITY_POLICY;
 use dcc_server::ui::path_segment;
 use reqwest::header::{CACHE_CONTROL, CONTENT_TYPE, COOKIE, LOCATION, SET_COOKIE};
 use reqwest::{Client, StatusCode};
 
+use super::accounts::{PASSWORD, account, code};
 use super::support::{Backend, PHARMACY, TestPortal};
 
 /// A URL-encoded form body (reqwest is built without its `form` feature).
@@ -69,8 +70,12 @@ fn hidden(html: &str, name: &str) -> String {
     html[start..].split('"').next().unwrap().to_owned()
 }
 
-/// Signs in and returns the session cookie and its CSRF token.
+/// Signs in a new technician and returns the session cookie and its CSRF token.
 async fn sign_in(portal: &TestPortal, client: &Client) -> (String, String) {
+    let secret = account(&portal.store, PHARMACY, "pta", Role::Technician, true)
+        .await
+        .unwrap();
+    let totp = code(&secret);
     let page = client.get(portal.url("/login")).send().await.unwrap();
     let login_cookie = set_cookie(&page, "dcc_login_csrf").unwrap();
     let token = hidden(&page.text().await.unwrap(), "csrf");
@@ -80,9 +85,9 @@ async fn sign_in(portal: &TestPortal, client: &Client) -> (String, String) {
         .header(COOKIE, format!("dcc_login_csrf={login_cookie}"))
         .form_body(&[
             ("csrf", token.as_str()),
-            ("username", DEV_USERNAME),
-            ("password", DEV_PASSWORD),
-            ("totp", DEV_TOTP),
+            ("username", "pta"),
+            ("password", PASSWORD),
+            ("totp", totp.as_str()),
         ])
         .send()
         .await
@@ -182,7 +187,7 @@ async fn pages_without_a_session_send_to_the_login() {
         .send()
         .await
         .unwrap();
-    assert_eq!(stale.headers()[LOCATION], "/login?e=session_expired");
+    assert_eq!(stale.headers()[LOCATION], "/login");
     assert_eq!(set_cookie(&stale, "dcc_session").as_deref(), Some(""));
     portal.stop().await;
 }
@@ -194,11 +199,7 @@ async fn posts_without_the_right_csrf_token_are_refused_in_the_chosen_language()
     // The login form without its double-submit cookie.
     let refused = client
         .post(portal.url("/login"))
-        .form_body(&[
-            ("csrf", "abc"),
-            ("username", DEV_USERNAME),
-            ("password", DEV_PASSWORD),
-        ])
+        .form_body(&[("csrf", "abc"), ("username", "pta"), ("password", PASSWORD)])
         .send()
         .await
         .unwrap();
@@ -213,11 +214,7 @@ async fn posts_without_the_right_csrf_token_are_refused_in_the_chosen_language()
     let refused = client
         .post(portal.url("/login"))
         .header(COOKIE, "lang=en; dcc_login_csrf=abc")
-        .form_body(&[
-            ("csrf", "abd"),
-            ("username", DEV_USERNAME),
-            ("password", DEV_PASSWORD),
-        ])
+        .form_body(&[("csrf", "abd"), ("username", "pta"), ("password", PASSWORD)])
         .send()
         .await
         .unwrap();

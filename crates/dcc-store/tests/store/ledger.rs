@@ -203,7 +203,8 @@ pub async fn ledger_issued_by_pharmacy(db: TestDb) {
     assert_eq!(uvcis, ["URN:UVCI:01:DE:APO1/1", "URN:UVCI:01:DE:APO1/0"]);
     assert_eq!(lines[0].certificate_type, CertificateType::Vaccination);
     assert_eq!(lines[0].issued_at, T0 + 10);
-    assert_eq!(lines[0].dose_number, Some(2));
+    assert_eq!(lines[0].operator_username, None);
+    assert!(!lines[0].revoked);
     let limited = ledger::issued_by_pharmacy(pool, PHARMACY_A, 0, i64::MAX, 1)
         .await
         .unwrap();
