@@ -291,3 +291,55 @@ async fn posts_without_the_right_csrf_token_are_refused_in_the_chosen_language()
     assert_eq!(portal.ledger_count(PHARMACY).await, 0);
     portal.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn violations_of_the_use_case_are_shown_next_to_their_field() {
+    let portal = TestPortal::start(Backend::Sqlite).await;
+    let client = client(&portal);
+    let (session, csrf) = sign_in(&portal, &client).await;
+    let cookie = format!("dcc_session={session}; lang=en");
+    let form = client
+        .get(portal.url("/counter/vaccination"))
+        .header(COOKIE, &cookie)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let form_token = hidden(&form, "form_token");
+    assert_eq!(form_token.len(), 32);
+    // A product code that is not in the value set passes the form but not the use case.
+    let response = client
+        .post(portal.url("/counter/vaccination"))
+        .header(COOKIE, &cookie)
+        .form_body(&[
+            ("csrf", csrf.as_str()),
+            ("form_token", form_token.as_str()),
+            ("fn", "Weber"),
+            ("dob", "01.01.1990"),
+            ("tg", "840539006"),
+            ("vp", "1119349007"),
+            ("mp", "EU/1/99/9999"),
+            ("ma", "ORG-100030215"),
+            ("dn", "1"),
+            ("sd", "2"),
+            ("dt", "01.06.2021"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let page = response.text().await.unwrap();
+    assert!(
+        page.contains(
+            "<p class=\"field-error\" id=\"error-mp\">Not in the official value set.</p>"
+        ),
+        "{page}"
+    );
+    assert!(page.contains("Please correct the marked fields."));
+    // What was typed stays in the form.
+    assert!(page.contains("value=\"Weber\""));
+    assert_eq!(portal.ledger_count(PHARMACY).await, 0);
+    portal.stop().await;
+}
