@@ -1184,6 +1184,41 @@ fn operator_accounts_are_managed_from_the_command_line() {
         "{}",
         stderr(&output)
     );
+    // Revocation by operator and window; a window needs --pharmacy or --operator.
+    let output = dir.dcc(&[
+        "revoke",
+        "--reason",
+        "fraud",
+        "--operator",
+        &tina,
+        "--from",
+        "2021-10-01T22:00:00+02:00",
+        "--until",
+        "2021-10-02T01:00:00+02:00",
+    ]);
+    assert_exit(&output, 0);
+    assert!(
+        stdout(&output).starts_with("revoked 0 certificate(s)"),
+        "{}",
+        stdout(&output)
+    );
+    let output = dir.dcc(&[
+        "revoke",
+        "--reason",
+        "fraud",
+        "--operator",
+        "424242",
+        "--from",
+        "2021-10-01T22:00:00Z",
+        "--until",
+        "2021-10-02T01:00:00Z",
+    ]);
+    assert_exit(&output, 2);
+    assert!(
+        stderr(&output).contains("no operator has the id 424242"),
+        "{}",
+        stderr(&output)
+    );
     // Every change is in the audit chain, and it verifies.
     assert_exit(&dir.dcc(&["audit", "verify"]), 0);
 }

@@ -153,7 +153,7 @@ pub enum IssueError {
         reason: String,
     },
     /// The pharmacy reached a rate limit.
-    #[error("the pharmacy reached its {} limit of certificates; retry after {} seconds", .0.window(), .0.retry_after())]
+    #[error("the {} limit of certificates is reached; retry after {} seconds", .0.window(), .0.retry_after())]
     RateLimited(LimitExceeded),
     /// The writer has stopped: the process is shutting down.
     #[error("the service is shutting down")]

@@ -237,12 +237,26 @@ async fn write(
                 reason: reason.to_owned(),
             })
         } else {
-            let count = checks.counts.entry(telematik_id.to_owned()).or_default();
-            match policy.limits.check(count.long, count.short) {
+            let operator = record.entry.operator_id;
+            let pharmacy_count = checks.counts.entry(telematik_id.to_owned()).or_default();
+            let operator_count = operator.map(|id| *checks.operator_counts.entry(id).or_default());
+            let verdict = policy
+                .limits
+                .check(pharmacy_count.long, pharmacy_count.short)
+                .and_then(|()| match operator_count {
+                    Some(count) => policy.limits.check_operator(count.long, count.short),
+                    None => Ok(()),
+                });
+            match verdict {
                 Err(exceeded) => Some(RecordOutcome::RateLimited(exceeded)),
                 Ok(()) => {
-                    count.long += 1;
-                    count.short += 1;
+                    pharmacy_count.long += 1;
+                    pharmacy_count.short += 1;
+                    if let Some(count) = operator.and_then(|id| checks.operator_counts.get_mut(&id))
+                    {
+                        count.long += 1;
+                        count.short += 1;
+                    }
                     candidates.push(record.entry.clone());
                     None
                 }
@@ -291,6 +305,7 @@ struct Checks {
     pharmacy_locks: HashMap<String, String>,
     operator_locks: HashMap<String, String>,
     counts: HashMap<String, RecentCount>,
+    operator_counts: HashMap<i64, RecentCount>,
 }
 
 impl Checks {
@@ -314,6 +329,7 @@ impl Checks {
                 pharmacy_locks: HashMap::new(),
                 operator_locks: HashMap::new(),
                 counts: HashMap::new(),
+                operator_counts: HashMap::new(),
             });
         }
         let pharmacies: Vec<&str> = pharmacies.into_iter().collect();
@@ -330,14 +346,30 @@ impl Checks {
             }
         }
         let mut operator_locks = HashMap::new();
-        if works
+        let mut operator_counts = HashMap::new();
+        let operators: Vec<i64> = works
             .iter()
-            .any(|work| matches!(work, Work::Issued(record) if record.entry.operator_id.is_some()))
-        {
+            .filter_map(|work| match work {
+                Work::Issued(record) => record.entry.operator_id,
+                Work::Audit { .. } => None,
+            })
+            .collect::<HashSet<i64>>()
+            .into_iter()
+            .collect();
+        if !operators.is_empty() {
             for lock in locks::operator_locks(tx).await? {
                 if let LockScope::Operator(id) = lock.scope {
                     operator_locks.insert(id, lock.reason);
                 }
+            }
+            if policy.limits.operator_per_day > 0 || policy.limits.operator_burst > 0 {
+                operator_counts = ledger::recent_counts_by_operator(
+                    tx,
+                    &operators,
+                    latest - DAY_SECONDS,
+                    latest - policy.limits.burst_window_seconds,
+                )
+                .await?;
             }
         }
         let counts = ledger::recent_counts(
@@ -353,6 +385,7 @@ impl Checks {
             pharmacy_locks,
             operator_locks,
             counts,
+            operator_counts,
         })
     }
 

@@ -341,6 +341,7 @@ async fn rate_limits_count_the_ledger_and_the_batch(store: Store) {
                 pharmacy_per_day: 5,
                 pharmacy_burst: 3,
                 burst_window_seconds: 600,
+                ..RateLimits::unlimited()
             },
         },
     );

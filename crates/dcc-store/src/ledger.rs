@@ -327,6 +327,39 @@ pub async fn recent_counts(
     Ok(counts)
 }
 
+/// Like [`recent_counts`], per operator.
+pub async fn recent_counts_by_operator(
+    tx: &mut Transaction<'_, Any>,
+    operator_ids: &[i64],
+    since: i64,
+    burst_since: i64,
+) -> Result<HashMap<i64, RecentCount>, StoreError> {
+    let mut counts = HashMap::with_capacity(operator_ids.len());
+    for chunk in operator_ids.chunks(COUNT_CHUNK) {
+        let slots = padded_len(chunk.len());
+        let sql = in_list(OPERATOR_COUNTS_PREFIX, 3, slots, " GROUP BY operator_id");
+        let mut query = sqlx::query(sql).bind(since).bind(burst_since);
+        for operator_id in chunk.iter().chain(chunk.last()).cycle().take(slots) {
+            query = query.bind(*operator_id);
+        }
+        for row in query.fetch_all(&mut **tx).await.map_err(query_error)? {
+            let count = |column: &str| -> Result<u64, StoreError> {
+                let value: i64 = row.try_get(column).map_err(query_error)?;
+                u64::try_from(value).map_err(|_| StoreError::Corrupt {
+                    table: "certificate_ledger",
+                    column: "count(*)",
+                })
+            };
+            let recent = RecentCount {
+                long: count("long_count")?,
+                short: count("short_count")?,
+            };
+            counts.insert(row.try_get("operator_id").map_err(query_error)?, recent);
+        }
+    }
+    Ok(counts)
+}
+
 /// Marks a certificate revoked. Returns the entry as it now stands, or `None` when no entry has
 /// this UVCI. Revoking twice keeps the first time and reason.
 pub async fn revoke(
@@ -503,6 +536,10 @@ const COUNT_BY_PHARMACY: &str = "SELECT COUNT(*) FROM certificate_ledger \
 const RECENT_COUNTS_PREFIX: &str = "SELECT telematik_id, COUNT(*) AS long_count, \
      CAST(COALESCE(SUM(CASE WHEN issued_at > $2 THEN 1 ELSE 0 END), 0) AS BIGINT) AS short_count \
      FROM certificate_ledger WHERE issued_at > $1 AND telematik_id IN ";
+
+const OPERATOR_COUNTS_PREFIX: &str = "SELECT operator_id, COUNT(*) AS long_count, \
+     CAST(COALESCE(SUM(CASE WHEN issued_at > $2 THEN 1 ELSE 0 END), 0) AS BIGINT) AS short_count \
+     FROM certificate_ledger WHERE issued_at > $1 AND operator_id IN ";
 
 /// Telematik-IDs per `IN (…)` list of [`recent_counts`].
 const COUNT_CHUNK: usize = 512;

@@ -84,6 +84,7 @@ pub(super) async fn rate_limit_answers_429_with_retry_after(backend: Backend) {
             pharmacy_per_day: 100,
             pharmacy_burst: 2,
             burst_window_seconds: 900,
+            ..RateLimits::unlimited()
         };
     })
     .await;

@@ -20,6 +20,7 @@ on_both_backends!(
     a_session_is_worthless_with_another_certificate,
     signing_out_ends_the_session,
     an_operator_lock_stops_only_that_operator,
+    an_operator_rate_limit_stops_only_that_operator,
 );
 
 fn body() -> Value {
@@ -371,5 +372,47 @@ pub(super) async fn an_operator_lock_stops_only_that_operator(backend: Backend) 
         unknown,
         Err(kill_switch::KillSwitchError::UnknownOperator(_))
     ));
+    portal.stop().await;
+}
+
+pub(super) async fn an_operator_rate_limit_stops_only_that_operator(backend: Backend) {
+    let portal = TestPortal::start_configured(backend, Vec::new(), |config| {
+        config.limits = dcc_issuance::limits::RateLimits {
+            operator_burst: 2,
+            burst_window_seconds: 900,
+            ..dcc_issuance::limits::RateLimits::unlimited()
+        };
+    })
+    .await;
+    let client = portal.client_without_operator(PHARMACY);
+    let secret = TotpSecret::from_bytes([7; 20]);
+    account(&portal, "fritz", Some(&secret)).await;
+    let (_, answer) = sign_in(&portal, &client, "fritz", &code(&secret)).await;
+    let token = answer["token"].as_str().unwrap().to_owned();
+    let issue_url = portal.url("/api/certify/v2/issue");
+    for _ in 0..2 {
+        assert_eq!(
+            post(&client, &issue_url, &body(), Some(&token)).await.0,
+            200
+        );
+    }
+    let response = client
+        .post(&issue_url)
+        .bearer_auth(&token)
+        .json(&body())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 429);
+    assert_eq!(response.headers()["retry-after"], "900");
+    let answer: Value = response.json().await.unwrap();
+    assert_eq!(
+        (answer["code"].as_str(), answer["limit"].as_str()),
+        (Some("rate_limited"), Some("operator_burst"))
+    );
+    // A colleague at the same pharmacy is not slowed down.
+    let (status, _) = post(&portal.client_for(PHARMACY), &issue_url, &body(), None).await;
+    assert_eq!(status, 200);
+    assert_eq!(portal.ledger_count(PHARMACY).await, 3);
     portal.stop().await;
 }

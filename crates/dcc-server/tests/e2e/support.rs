@@ -228,6 +228,16 @@ async fn sessions_for(store: &Store, pki: &DevPki) -> std::collections::HashMap<
 /// `certificate_der`, written as a sign-in would write it: these suites test issuing, while
 /// signing in itself is tested in `operators.rs`. Returns the bearer token.
 pub async fn operator_session(store: &Store, telematik_id: &str, certificate_der: &[u8]) -> String {
+    operator_session_named(store, telematik_id, "tester", certificate_der).await
+}
+
+/// Like [`operator_session`], for an operator named `username`.
+pub async fn operator_session_named(
+    store: &Store,
+    telematik_id: &str,
+    username: &str,
+    certificate_der: &[u8],
+) -> String {
     use dcc_store::operators::{self, NewOperator, OperatorSession};
     let now = now().unix_timestamp();
     let mut tx = store.begin().await.unwrap();
@@ -235,7 +245,7 @@ pub async fn operator_session(store: &Store, telematik_id: &str, certificate_der
         &mut tx,
         &NewOperator {
             scope: telematik_id,
-            username: "tester",
+            username,
             role: "technician",
             // Not a password hash: this account cannot sign in, only use its session.
             password_hash: "!",
