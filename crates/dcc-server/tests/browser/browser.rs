@@ -109,22 +109,47 @@ impl Browser {
         self.client.source().await.unwrap_or_default()
     }
 
+    /// Types `value` into a field (retried while a page is still being replaced).
     pub async fn fill(&self, css: &str, value: &str) {
-        let element = self.client.find(Locator::Css(css)).await.unwrap();
-        element.clear().await.unwrap();
-        element.send_keys(value).await.unwrap();
-    }
-
-    pub async fn choose(&self, select_css: &str, value: &str) {
-        let select = self.client.find(Locator::Css(select_css)).await.unwrap();
-        select.select_by_value(value).await.unwrap();
-    }
-
-    pub async fn click(&self, css: &str) {
-        match self.client.find(Locator::Css(css)).await {
-            Ok(element) => element.click().await.unwrap(),
-            Err(error) => panic!("{css}: {error}\n{}", self.source().await),
+        for _ in 0..50 {
+            if let Ok(element) = self.client.find(Locator::Css(css)).await
+                && element.clear().await.is_ok()
+                && element.send_keys(value).await.is_ok()
+            {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
         }
+        panic!("cannot fill {css}:\n{}", self.source().await);
+    }
+
+    /// Chooses an option of a picker.
+    pub async fn choose(&self, select_css: &str, value: &str) {
+        for _ in 0..50 {
+            if let Ok(select) = self.client.find(Locator::Css(select_css)).await
+                && select.select_by_value(value).await.is_ok()
+            {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!(
+            "cannot choose {value} in {select_css}:\n{}",
+            self.source().await
+        );
+    }
+
+    /// Clicks an element (retried while a page is still being replaced).
+    pub async fn click(&self, css: &str) {
+        for _ in 0..50 {
+            if let Ok(element) = self.client.find(Locator::Css(css)).await
+                && element.click().await.is_ok()
+            {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("cannot click {css}:\n{}", self.source().await);
     }
 
     /// Waits until the element's text contains `expected`.

@@ -217,17 +217,20 @@ fn trust(portal: &TestPortal) -> TrustList {
     trust
 }
 
+/// The one code zbarimg finds in an image (it may report the same symbol more than once).
 fn zbarimg(png: &[u8]) -> String {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("qr.png");
     std::fs::write(&path, png).unwrap();
-    tool(
+    let output = tool(
         "zbarimg",
         "zbar-tools",
         &["-q", "--raw", path.to_str().unwrap()],
-    )
-    .trim_end()
-    .to_owned()
+    );
+    let mut symbols: Vec<&str> = output.lines().filter(|line| !line.is_empty()).collect();
+    symbols.dedup();
+    assert_eq!(symbols.len(), 1, "{output}");
+    symbols[0].to_owned()
 }
 
 fn pdftotext(pdf: &[u8]) -> String {
