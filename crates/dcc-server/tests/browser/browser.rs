@@ -92,17 +92,18 @@ impl Browser {
             .unwrap_or_else(|error| panic!("open {path}: {error}"));
     }
 
+    /// The text of the first element matching `css`, waiting up to 10 s for it to appear
+    /// (and retrying while a page is being replaced).
     pub async fn text(&self, css: &str) -> String {
-        match self
-            .client
-            .wait()
-            .at_most(Duration::from_secs(10))
-            .for_element(Locator::Css(css))
-            .await
-        {
-            Ok(element) => element.text().await.unwrap(),
-            Err(error) => panic!("{css}: {error}\n{}", self.source().await),
+        for _ in 0..100 {
+            if let Ok(element) = self.client.find(Locator::Css(css)).await
+                && let Ok(text) = element.text().await
+            {
+                return text;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
         }
+        panic!("{css} never appeared:\n{}", self.source().await);
     }
 
     pub async fn source(&self) -> String {

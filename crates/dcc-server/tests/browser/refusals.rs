@@ -160,7 +160,7 @@ async fn an_owner_adds_and_disables_operators_a_technician_cannot() {
     );
     owner.screenshot("12-operators").await;
     owner.click("#disable-ben").await;
-    assert!(owner.text("#operator-ben").await.contains("deaktiviert"));
+    owner.wait_for_text("#operator-ben", "deaktiviert").await;
     owner.close().await;
 
     // A technician sees no management and is refused it.
