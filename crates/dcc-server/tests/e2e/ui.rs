@@ -8,7 +8,7 @@ use reqwest::header::{CACHE_CONTROL, CONTENT_TYPE, COOKIE, LOCATION, SET_COOKIE}
 use reqwest::{Client, StatusCode};
 
 use super::accounts::{PASSWORD, account, code};
-use super::support::{Backend, PHARMACY, TestPortal};
+use super::support::{Backend, Extra, PHARMACY, TestPortal, institution, register};
 
 /// A URL-encoded form body (reqwest is built without its `form` feature).
 trait FormBody {
@@ -28,19 +28,12 @@ impl FormBody for reqwest::RequestBuilder {
 
 /// A client of the pharmacy that does not follow redirects.
 fn client(portal: &TestPortal) -> Client {
-    let issued = portal
-        .pki
-        .institutions()
-        .iter()
-        .find(|(id, _)| id.as_str() == PHARMACY)
-        .map(|(_, issued)| issued)
-        .unwrap();
-    let identity = format!(
-        "{}{}{}",
-        issued.certificate_pem(),
-        portal.pki.smcb_ca().certificate().to_pem(),
-        issued.private_key_pem()
-    );
+    client_of(portal, PHARMACY)
+}
+
+/// A client of `telematik_id` that does not follow redirects.
+fn client_of(portal: &TestPortal, telematik_id: &str) -> Client {
+    let identity = portal.identity_of(telematik_id);
     let ca = std::fs::read(portal.dir.path().join("pki/service/ca.pem")).unwrap();
     Client::builder()
         .tls_certs_only([reqwest::Certificate::from_pem(&ca).unwrap()])
@@ -72,7 +65,12 @@ fn hidden(html: &str, name: &str) -> String {
 
 /// Signs in a new technician and returns the session cookie and its CSRF token.
 async fn sign_in(portal: &TestPortal, client: &Client) -> (String, String) {
-    let secret = account(&portal.store, PHARMACY, "pta", Role::Technician, true)
+    sign_in_at(portal, client, PHARMACY).await
+}
+
+/// Signs in a new technician of `telematik_id`.
+async fn sign_in_at(portal: &TestPortal, client: &Client, telematik_id: &str) -> (String, String) {
+    let secret = account(&portal.store, telematik_id, "pta", Role::Technician, true)
         .await
         .unwrap();
     let totp = code(&secret);
@@ -341,5 +339,90 @@ async fn violations_of_the_use_case_are_shown_next_to_their_field() {
     // What was typed stays in the form.
     assert!(page.contains("value=\"Weber\""));
     assert_eq!(portal.ledger_count(PHARMACY).await, 0);
+    portal.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_result_and_its_files_are_the_issuing_pharmacys_only() {
+    const OTHER: &str = "3-SMC-B-Testkarte-883110000116999";
+    let extra = Extra {
+        request: institution(OTHER),
+        revoked: false,
+    };
+    let portal = TestPortal::start_with(Backend::Sqlite, vec![extra]).await;
+    register(&portal.store, OTHER, "APO2").await;
+    let client = client(&portal);
+    let (session, csrf) = sign_in(&portal, &client).await;
+    let cookie = format!("dcc_session={session}");
+    let response = client
+        .post(portal.url("/counter/test"))
+        .header(COOKIE, &cookie)
+        .form_body(&[
+            ("csrf", csrf.as_str()),
+            ("form_token", "00112233445566778899aabbccddeeff"),
+            ("fn", "Weber"),
+            ("dob", "1990"),
+            ("tg", "840539006"),
+            ("tt", "LP217198-3"),
+            ("ma", "1232"),
+            ("sc", "01.06.2021 09:30"),
+            ("tr", "260415000"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let result = response.headers()[LOCATION].to_str().unwrap().to_owned();
+    assert!(
+        result.starts_with("/counter/issued/URN%3AUVCI%3A01%3ADE%3AAPO1%2F"),
+        "{result}"
+    );
+    let page = client
+        .get(portal.url(&result))
+        .header(COOKIE, &cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), StatusCode::OK);
+    assert!(page.text().await.unwrap().contains("URN:UVCI:01:DE:APO1/"));
+    let svg = client
+        .get(portal.url(&format!("{result}/qr.svg")))
+        .header(COOKIE, &cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(svg.headers()[CONTENT_TYPE], "image/svg+xml");
+    assert_eq!(svg.headers()[CACHE_CONTROL], "no-store");
+    let pdf = client
+        .get(portal.url(&format!("{result}/certificate.pdf")))
+        .header(COOKIE, &cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        pdf.headers()["content-disposition"],
+        "attachment; filename=\"certificate.pdf\""
+    );
+    assert!(pdf.bytes().await.unwrap().starts_with(b"%PDF"));
+
+    // Another pharmacy's operator learns nothing about it.
+    let other = client_of(&portal, OTHER);
+    let (other_session, _) = sign_in_at(&portal, &other, OTHER).await;
+    for path in [result.clone(), format!("{result}/certificate.pdf")] {
+        let refused = other
+            .get(portal.url(&path))
+            .header(COOKIE, format!("dcc_session={other_session}"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(refused.status(), StatusCode::NOT_FOUND, "{path}");
+        assert!(
+            refused
+                .text()
+                .await
+                .unwrap()
+                .contains("certificate_not_kept")
+        );
+    }
     portal.stop().await;
 }
