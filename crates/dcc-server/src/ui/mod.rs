@@ -2,7 +2,8 @@
 //! (`templates/`), a little vendored htmx for the live parts, German by default and English
 //! on request.
 //!
-//! One file per page or concern: [`login`] (sign in and out), [`counter`] (the start page
+//! One file per page or concern: [`login`] (sign in, TOTP enrolment with [`enrol_qr`], sign
+//! out), [`counter`] (the start page
 //! with the list of the day), [`certificate_page`] (the three forms, the live preview and the
 //! confirm step) with [`certificate_form`] (form → API body, warnings, violations → fields)
 //! and [`pickers`] (value-set choices), [`issuing`] (the issuing use case as the API calls it),
