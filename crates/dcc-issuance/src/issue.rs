@@ -43,6 +43,13 @@ pub trait SignService: Send + Sync {
     fn ready(&self) -> Pin<Box<dyn Future<Output = Result<(), SignServiceError>> + Send + '_>> {
         Box::pin(async { Ok(()) })
     }
+
+    /// Whether the HSM behind this process's keys answers (for readiness checks): `None` when
+    /// no key of this process is in an HSM (file keys, or a certificate server in another
+    /// process, which reports its own).
+    fn probe_hsm(&self) -> Option<Result<(), SignServiceError>> {
+        None
+    }
 }
 
 /// Why the certificate server did not sign.
@@ -74,6 +81,11 @@ impl SignService for CertificateServer {
     ) -> Pin<Box<dyn Future<Output = Result<SignedCertificate, SignServiceError>> + Send + 'a>>
     {
         Box::pin(async move { Ok(CertificateServer::sign(self, dcc, now)?) })
+    }
+
+    fn probe_hsm(&self) -> Option<Result<(), SignServiceError>> {
+        self.probe_keys()
+            .map(|outcome| outcome.map_err(SignServiceError::Refused))
     }
 }
 
