@@ -16,6 +16,7 @@ pub mod health;
 pub mod identity;
 pub mod key_loader;
 pub mod key_registry;
+pub mod measured_signer;
 pub mod metrics;
 pub mod portal;
 pub mod remote_signer;

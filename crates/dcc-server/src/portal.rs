@@ -13,12 +13,13 @@ use axum::{Json, Router};
 use dcc_billing::holder::HolderKeySecret;
 use dcc_issuance::active_pharmacies::ActivePharmacies;
 use dcc_issuance::billing::BillingSettings;
-use dcc_issuance::issue::{Issuance, Issued, SignService};
+use dcc_issuance::issue::{Issuance, IssueError, Issued, SignService};
 use dcc_issuance::recorder::Recorder;
 use dcc_render::Format;
 use dcc_store::Store;
 use serde_json::json;
 
+use crate::circuit_breaker::CircuitBreaker;
 use crate::error::ApiError;
 use crate::identity::PharmacyIdentity;
 use crate::trust_list::TrustListPublisher;
@@ -49,6 +50,8 @@ pub struct PortalState {
     pub metrics: Arc<crate::metrics::Metrics>,
     /// Admission control: one permit per issuance request being served.
     pub in_flight: Arc<tokio::sync::Semaphore>,
+    /// Stops asking a database that keeps failing: issuance then fails at once.
+    pub store_breaker: Arc<CircuitBreaker>,
 }
 
 /// The portal's routes. Served behind [`crate::tls::serve`], which adds the connection
@@ -90,6 +93,12 @@ async fn certificates_issue(
     let Ok(_permit) = state.in_flight.clone().try_acquire_owned() else {
         return Err(ApiError::Overloaded);
     };
+    // A database that keeps failing is not asked again for a moment: fail at once.
+    let Some(store_permit) = state.store_breaker.permit() else {
+        return Err(ApiError::StoreUnavailable {
+            retry_after: state.store_breaker.open_for(),
+        });
+    };
     let format = ResponseFormat::from_accept(headers.get(header::ACCEPT))?;
     let idempotency_key = headers.get("idempotency-key").and_then(|v| v.to_str().ok());
     let issuance = Issuance {
@@ -101,12 +110,8 @@ async fn certificates_issue(
         issuer_name: &state.issuer_name,
         holder_key_secret: state.holder_key_secret.as_deref(),
     };
-    #[expect(
-        clippy::disallowed_methods,
-        reason = "latency for the metrics, not an input to any decision"
-    )]
-    let started = std::time::Instant::now();
-    let issued = issuance
+    let started = clock::instant();
+    let outcome = issuance
         .issue(
             &pharmacy.telematik_id,
             &body,
@@ -114,7 +119,15 @@ async fn certificates_issue(
             clock::now(),
             clock::random().map_err(|_| ApiError::RandomUnavailable)?,
         )
-        .await?;
+        .await;
+    // Only a certificate recorded or read back proves the database answered; a refused
+    // request may not have reached it, so it says nothing either way.
+    match &outcome {
+        Ok(_) => store_permit.succeeded(),
+        Err(IssueError::Store(error)) if error.is_unavailable() => store_permit.failed(),
+        Err(_) => drop(store_permit),
+    }
+    let issued = outcome?;
     if !issued.replayed {
         state
             .metrics

@@ -29,6 +29,7 @@ mod billing;
 mod containment;
 mod instances;
 mod issue;
+mod outage;
 mod rejections;
 mod remote;
 mod render;
