@@ -59,6 +59,8 @@ pub struct PortalState {
 pub fn app(state: PortalState) -> Router {
     Router::new()
         .route("/api/certify/v2/issue", post(certificates_issue))
+        .route("/api/certify/v2/dry-run", post(certificates_dry_run))
+        .route("/api/pharmacy/registration", get(registration_get))
         .route("/api/billing/statements", get(billing_api::statements_list))
         .route(
             "/api/billing/statements/{month}",
@@ -101,17 +103,9 @@ async fn certificates_issue(
     };
     let format = ResponseFormat::from_accept(headers.get(header::ACCEPT))?;
     let idempotency_key = headers.get("idempotency-key").and_then(|v| v.to_str().ok());
-    let issuance = Issuance {
-        store: &state.store,
-        recorder: &state.recorder,
-        pharmacies: &state.pharmacies,
-        signer: state.signer.as_ref(),
-        country: &state.country,
-        issuer_name: &state.issuer_name,
-        holder_key_secret: state.holder_key_secret.as_deref(),
-    };
     let started = clock::instant();
-    let outcome = issuance
+    let outcome = state
+        .issuance()
         .issue(
             &pharmacy.telematik_id,
             &body,
@@ -134,6 +128,59 @@ async fn certificates_issue(
             .issued(issued.certificate_type.key(), started.elapsed());
     }
     format.respond(issued).await
+}
+
+/// `POST /api/certify/v2/dry-run`: the checks of an issuance request (registration, locks,
+/// request, payload) without signing or recording anything; for `dcc doctor`.
+async fn certificates_dry_run(
+    State(state): State<PortalState>,
+    pharmacy: PharmacyIdentity,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let Ok(_permit) = state.in_flight.clone().try_acquire_owned() else {
+        return Err(ApiError::Overloaded);
+    };
+    if state.store_breaker.is_open() {
+        return Err(ApiError::StoreUnavailable {
+            retry_after: state.store_breaker.open_for(),
+        });
+    }
+    let random = clock::random().map_err(|_| ApiError::RandomUnavailable)?;
+    let certificate_type = state
+        .issuance()
+        .dry_run(&pharmacy.telematik_id, &body, clock::now(), random)
+        .await?;
+    let answer = json!({"dry_run": true, "certificate_type": certificate_type.key()});
+    Ok(Json(answer).into_response())
+}
+
+/// `GET /api/pharmacy/registration`: whether the connecting pharmacy may issue, read from
+/// the registry now; 403 with the code an issuance request would get otherwise.
+async fn registration_get(
+    State(state): State<PortalState>,
+    pharmacy: PharmacyIdentity,
+) -> Result<Response, ApiError> {
+    state
+        .issuance()
+        .registration(&pharmacy.telematik_id)
+        .await?;
+    let answer = json!({"telematik_id": pharmacy.telematik_id, "status": "active"});
+    Ok(Json(answer).into_response())
+}
+
+impl PortalState {
+    /// The issuing use case over this portal's parts.
+    fn issuance(&self) -> Issuance<'_> {
+        Issuance {
+            store: &self.store,
+            recorder: &self.recorder,
+            pharmacies: &self.pharmacies,
+            signer: self.signer.as_ref(),
+            country: &self.country,
+            issuer_name: &self.issuer_name,
+            holder_key_secret: self.holder_key_secret.as_deref(),
+        }
+    }
 }
 
 /// `GET /trust-list`: the published DSCs in the EU gateway JSON shape.

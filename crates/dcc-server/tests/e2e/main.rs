@@ -27,6 +27,7 @@ macro_rules! on_both_backends {
 
 mod billing;
 mod containment;
+mod dry_run;
 mod instances;
 mod issue;
 mod outage;
