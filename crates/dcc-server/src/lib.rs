@@ -11,6 +11,7 @@ pub mod billing_close;
 pub mod circuit_breaker;
 pub mod clock;
 pub mod config;
+pub mod doctor;
 pub mod error;
 pub mod health;
 pub mod identity;
