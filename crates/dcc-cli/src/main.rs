@@ -9,6 +9,7 @@ mod billing;
 mod clock;
 mod decode;
 mod demo;
+mod doctor;
 mod init;
 mod input;
 mod keys;
@@ -97,6 +98,12 @@ enum Command {
     /// Export the published trust list (EU gateway JSON or German signed DSC list).
     #[command(subcommand)]
     TrustList(trust_list::TrustListCommand),
+    /// Check, with a pharmacy's institution certificate, every hop to the portal (DNS, TCP,
+    /// mutual TLS, registration, readiness, a dry-run issuance); name the first that fails
+    /// and what to do.
+    ///
+    /// Exit status: 0 every hop works, 1 a hop fails, 2 unreadable files or wrong usage.
+    Doctor(doctor::DoctorArgs),
 }
 
 fn main() -> ExitCode {
@@ -120,6 +127,7 @@ fn main() -> ExitCode {
         Command::Billing(command) => billing::run(&command),
         Command::Keys(command) => keys::run(&command),
         Command::TrustList(command) => trust_list::run(&command),
+        Command::Doctor(args) => doctor::run(&args),
     };
     match result {
         Ok(code) => code,

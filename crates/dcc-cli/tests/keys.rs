@@ -569,6 +569,25 @@ async fn a_pkcs11_key_in_the_configuration_signs_from_the_first_start() {
     let client = data.client();
     let hc1 = issue(&client, &data).await.unwrap();
     assert_eq!(kid_of(&data, &hc1), hsm_kid, "{}", serve.output());
+    // Readiness asks the token, and reports how long that took.
+    let ready = client.get(data.url("/health/ready")).send().await.unwrap();
+    assert_eq!(ready.status(), 200);
+    let ready: serde_json::Value = ready.json().await.unwrap();
+    assert_eq!(ready["hops"]["hsm"]["ok"], true, "{ready}");
+    let latency_ms = ready["hops"]["hsm"]["latency_ms"].as_f64().unwrap();
+    assert!((0.0..1000.0).contains(&latency_ms), "{ready}");
+    let metrics = client
+        .get(data.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.lines().any(|l| l == "dcc_signer_seconds_count 1"),
+        "{metrics}"
+    );
     let eu = data.path("eu.json");
     assert_exit(
         &data.dcc(&["trust-list", "export", "-o", &eu.to_string_lossy()]),

@@ -18,11 +18,20 @@
 //!
 //! If a batch fails as a whole (a database error), every job in it is retried in a transaction
 //! of its own, so one bad row cannot fail the requests it happened to share a batch with, and
-//! each request gets the precise error of its own write.
+//! each request gets the precise error of its own write. If the batch failed because the
+//! database is unreachable ([`StoreError::is_unavailable`]), retrying alone could only fail the
+//! same way, one wait at a time, so every job fails at once with [`StoreError::Unavailable`].
+//! A transaction that takes longer than [`WriterSettings::write_timeout`] is abandoned the same
+//! way: a database that stops answering (a network partition) would otherwise hold the one
+//! writer, and with it every request, until TCP gives up. An abandoned transaction is rolled
+//! back by the database, or committed if its commit had already arrived; either way the
+//! request was not answered with a certificate, which is the crash case the idempotency key
+//! covers.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
 
 use dcc_store::audit::AuditRecord;
 use dcc_store::ledger::{self, KeptResponse, LedgerEntry, RecentCount};
@@ -99,6 +108,46 @@ pub struct RecordPolicy {
     pub limits: RateLimits,
 }
 
+/// How the writer bounds and reports its transactions. The default bounds nothing and
+/// measures nothing.
+#[derive(Clone, Default)]
+pub struct WriterSettings {
+    /// The longest a transaction may take, connection included, before its jobs fail with
+    /// [`StoreError::Unavailable`]; `None` waits as long as the database does.
+    pub write_timeout: Option<Duration>,
+    /// Measures every transaction, for metrics.
+    pub timing: Option<WriteTiming>,
+}
+
+/// Reports the duration of each transaction the writer runs. `now` reads a monotonic clock,
+/// passed in because this crate reads no clock itself; `observe` receives the duration and
+/// the number of jobs, for committed and failed transactions alike.
+#[derive(Clone)]
+pub struct WriteTiming {
+    /// A monotonic clock (`Instant::now` at the server's edge).
+    pub now: fn() -> Instant,
+    /// Called after every transaction with its duration and number of jobs.
+    pub observe: Arc<dyn Fn(Duration, usize) + Send + Sync>,
+}
+
+impl std::fmt::Debug for WriteTiming {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter
+            .debug_struct("WriteTiming")
+            .finish_non_exhaustive()
+    }
+}
+
+impl std::fmt::Debug for WriterSettings {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter
+            .debug_struct("WriterSettings")
+            .field("write_timeout", &self.write_timeout)
+            .field("timing", &self.timing.is_some())
+            .finish()
+    }
+}
+
 /// What the writer has done so far (for metrics and tests).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct RecorderStats {
@@ -120,9 +169,19 @@ struct Counters {
 impl Recorder {
     /// Starts the writer task on the current tokio runtime.
     pub fn start(store: Store, policy: RecordPolicy) -> Self {
+        Self::start_with(store, policy, WriterSettings::default())
+    }
+
+    /// Starts the writer task with a bound on each transaction and/or its measurement.
+    pub fn start_with(store: Store, policy: RecordPolicy, settings: WriterSettings) -> Self {
         let (sender, receiver) = mpsc::channel(QUEUE_CAPACITY);
         let counters = Arc::new(Counters::default());
-        tokio::spawn(run(store, policy, receiver, counters.clone()));
+        let writer = Writer {
+            store,
+            policy,
+            settings,
+        };
+        tokio::spawn(run(writer, receiver, counters.clone()));
         Self { sender, counters }
     }
 
@@ -174,17 +233,47 @@ enum Work {
     Audit { event: AuditEvent, at: i64 },
 }
 
-async fn run(
+/// What the writer task owns.
+struct Writer {
     store: Store,
     policy: RecordPolicy,
-    mut receiver: mpsc::Receiver<Job>,
-    counters: Arc<Counters>,
-) {
+    settings: WriterSettings,
+}
+
+impl Writer {
+    /// [`write`] within the configured bound, measured.
+    async fn write(&self, works: &[Work]) -> Result<Vec<RecordOutcome>, StoreError> {
+        let started = self.settings.timing.as_ref().map(|timing| (timing.now)());
+        let writing = write(&self.store, &self.policy, works);
+        let outcome = match self.settings.write_timeout {
+            Some(limit) => tokio::time::timeout(limit, writing)
+                .await
+                .unwrap_or_else(|_| {
+                    tracing::warn!(
+                        jobs = works.len(),
+                        limit_ms = u64::try_from(limit.as_millis()).unwrap_or(u64::MAX),
+                        "a write transaction timed out; its jobs fail"
+                    );
+                    Err(StoreError::Unavailable)
+                }),
+            None => writing.await,
+        };
+        if let (Some(timing), Some(started)) = (&self.settings.timing, started) {
+            (timing.observe)(
+                (timing.now)().saturating_duration_since(started),
+                works.len(),
+            );
+        }
+        outcome
+    }
+}
+
+async fn run(writer: Writer, mut receiver: mpsc::Receiver<Job>, counters: Arc<Counters>) {
     let mut jobs = Vec::with_capacity(MAX_BATCH);
     while receiver.recv_many(&mut jobs, MAX_BATCH).await > 0 {
         let (works, replies): (Vec<Work>, Vec<_>) =
             jobs.drain(..).map(|job| (job.work, job.reply)).unzip();
-        match write(&store, &policy, &works).await {
+        match writer.write(&works).await {
             Ok(outcomes) => {
                 let size = u64::try_from(outcomes.len()).unwrap_or(u64::MAX);
                 counters.batches.fetch_add(1, Ordering::Relaxed);
@@ -200,10 +289,16 @@ async fn run(
                     let _ = reply.send(Err(error.into()));
                 }
             }
+            Err(batch_error) if batch_error.is_unavailable() => {
+                tracing::warn!(%batch_error, jobs = works.len(), "the database is unavailable; the batch's jobs fail");
+                for reply in replies {
+                    let _ = reply.send(Err(StoreError::Unavailable.into()));
+                }
+            }
             Err(batch_error) => {
                 tracing::warn!(%batch_error, jobs = works.len(), "batch write failed; writing its jobs one by one");
                 for (work, reply) in works.iter().zip(replies) {
-                    let outcome = write(&store, &policy, std::slice::from_ref(work)).await;
+                    let outcome = writer.write(std::slice::from_ref(work)).await;
                     let _ = reply.send(match outcome {
                         Ok(outcomes) => outcomes.into_iter().next().ok_or(RecordError::Stopped),
                         Err(error) => Err(error.into()),

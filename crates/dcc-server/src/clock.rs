@@ -27,3 +27,13 @@ pub fn random_bytes<const N: usize>() -> Result<[u8; N], aws_lc_rs::error::Unspe
     aws_lc_rs::rand::fill(&mut bytes)?;
     Ok(bytes)
 }
+
+/// A monotonic instant, for measuring how long something took (metrics, readiness latency),
+/// never as an input to a decision about a certificate.
+#[expect(
+    clippy::disallowed_methods,
+    reason = "the server's edge is where time is read; durations feed metrics only"
+)]
+pub fn instant() -> std::time::Instant {
+    std::time::Instant::now()
+}

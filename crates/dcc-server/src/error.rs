@@ -45,6 +45,12 @@ pub enum ApiError {
     Auth(AuthError),
     /// The request body of an account operation is not the expected JSON; names the field.
     InvalidBody(String),
+    /// The database failed repeatedly and is not asked for a moment (its circuit breaker is
+    /// open): answered 503 `store_unavailable` with `Retry-After` at once.
+    StoreUnavailable {
+        /// How long the breaker stays open.
+        retry_after: std::time::Duration,
+    },
     /// The certificate was issued but its PNG/SVG/PDF form could not be rendered (a defect:
     /// every issued HC1 string renders). A retry with the same idempotency key gets it.
     Render,
@@ -107,6 +113,12 @@ impl IntoResponse for ApiError {
                     "overloaded",
                     "the portal is serving as many requests as it can; retry in a second"
                         .to_owned(),
+                    &[],
+                ),
+                Self::StoreUnavailable { .. } => (
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "store_unavailable",
+                    "the service cannot issue certificates right now; try again later".to_owned(),
                     &[],
                 ),
                 Self::RevocationList => (
@@ -189,8 +201,11 @@ impl IntoResponse for ApiError {
                     (status, error.code(), message, violations)
                 }
             };
-        // Overload is counted in the metrics; one log line per refused request would flood.
-        if status.is_server_error() && !matches!(self, Self::Overloaded) {
+        // Overload and an open breaker are counted in the metrics (and the breaker logs when it
+        // opens); one log line per refused request would flood.
+        if status.is_server_error()
+            && !matches!(self, Self::Overloaded | Self::StoreUnavailable { .. })
+        {
             tracing::error!(code, error = ?self, "request failed");
         }
         let mut body = if violations.is_empty() {
@@ -217,6 +232,12 @@ impl IntoResponse for ApiError {
                     fields.insert("locked_until".to_owned(), json!(until));
                 }
             }
+            Self::StoreUnavailable {
+                retry_after: open_for,
+            } => {
+                retry_after = Some(open_for.as_secs().max(1));
+            }
+            Self::Issue(IssueError::Store(_)) => retry_after = Some(STORE_RETRY_AFTER_SECONDS),
             _ => {}
         }
         let mut response = (status, Json(body)).into_response();
@@ -287,3 +308,7 @@ fn issue_status(error: &IssueError) -> StatusCode {
 
 /// `Retry-After` of an `overloaded` answer: a second is enough for in-flight requests to finish.
 const OVERLOAD_RETRY_AFTER_SECONDS: u64 = 1;
+
+/// `Retry-After` of a `store_unavailable` answer from a failed database call: about the time a
+/// circuit breaker stays open before the database is tried again.
+const STORE_RETRY_AFTER_SECONDS: u64 = 2;

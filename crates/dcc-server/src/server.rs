@@ -10,19 +10,20 @@ use dcc_core::trust_list::{TrustList, TrustListError};
 use dcc_issuance::active_pharmacies::ActivePharmacies;
 use dcc_issuance::audit::AuditEvent;
 use dcc_issuance::issue::SignService;
-use dcc_issuance::recorder::{RecordPolicy, Recorder};
-
-use crate::metrics::Metrics;
+use dcc_issuance::recorder::{RecordPolicy, Recorder, WriteTiming, WriterSettings};
 use dcc_issuance::signing::{CertificateServer, SigningError, TypeSigner};
 use dcc_pki::file_signer::{FileSigner, FileSignerError};
-use dcc_store::{Store, StoreError};
+use dcc_store::{Store, StoreError, StoreOptions};
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
+use crate::circuit_breaker::{BreakerSettings, CircuitBreaker};
 use crate::config::{Config, KeyConfig, KeyLocation};
 use crate::identity::ConnectionIdentity;
 use crate::key_registry::{KeyRegistry, KeyRegistryError};
+use crate::measured_signer::MeasuredSigner;
+use crate::metrics::Metrics;
 use crate::remote_signer::{RemoteSigner, RemoteSignerSettings, RemoteSignerSetupError};
 use crate::signer_service::ServicePeer;
 use crate::tls::{self, ConnectionPolicy, MutualTlsFiles, TlsSetupError};
@@ -124,6 +125,16 @@ impl RunningServer {
             Err(join_error) => Err(std::io::Error::other(join_error)),
         }
     }
+}
+
+/// Opens the configured database the way the server's request path needs it: a short wait
+/// for a connection (`[database] acquire_timeout_ms`), so that a database that is down is
+/// reported as `store_unavailable` at once. Applies pending migrations.
+pub async fn connect_store(config: &Config) -> Result<Store, StoreError> {
+    let options = StoreOptions {
+        acquire_timeout: std::time::Duration::from_millis(config.database.acquire_timeout_ms),
+    };
+    Store::connect_with(&config.database_url, options).await
 }
 
 /// Builds the in-process certificate server from the configured file keys.
@@ -256,8 +267,26 @@ pub async fn start_portal(
     let policy = RecordPolicy {
         limits: config.limits,
     };
-    let recorder = Recorder::start(store.clone(), policy);
     let metrics = Arc::new(Metrics::new());
+    let timing_metrics = metrics.clone();
+    let writer = WriterSettings {
+        write_timeout: Some(std::time::Duration::from_millis(
+            config.database.write_timeout_ms,
+        )),
+        timing: Some(WriteTiming {
+            now: clock::instant,
+            observe: Arc::new(move |duration, _jobs| timing_metrics.transaction(duration)),
+        }),
+    };
+    let recorder = Recorder::start_with(store.clone(), policy, writer);
+    let store_breaker = Arc::new(CircuitBreaker::new(
+        "store",
+        BreakerSettings {
+            failures_to_open: config.database.breaker_failures.max(1),
+            open_for: std::time::Duration::from_millis(config.database.breaker_open_ms),
+        },
+    ));
+    let signer: Arc<dyn SignService> = Arc::new(MeasuredSigner::new(signer, metrics.clone()));
     let audit_recorder = recorder.clone();
     let identify_metrics = metrics.clone();
     let identify = Arc::new(move |leaf: &[u8]| {
@@ -291,6 +320,7 @@ pub async fn start_portal(
             dcc_auth::session::SessionPolicy::default(),
         )),
         sign_in: dcc_issuance::sign_in::SignInPolicy::default(),
+        store_breaker,
     });
     let policy = ConnectionPolicy {
         identify,
@@ -309,7 +339,7 @@ pub async fn start_signer(
     config: &Config,
     listen: Option<SocketAddr>,
 ) -> Result<RunningSigner, StartError> {
-    let store = Store::connect(&config.database_url).await?;
+    let store = connect_store(config).await?;
     let server = registry_certificate_server(config, &store).await?;
     let files = MutualTlsFiles {
         server_chain: read(config, &config.signer.tls_certificate)?,

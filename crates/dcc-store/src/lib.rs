@@ -31,7 +31,7 @@ pub mod provision;
 pub mod revocation;
 pub mod signing_keys;
 
-pub use db::{Backend, Store};
+pub use db::{Backend, DEFAULT_ACQUIRE_TIMEOUT, Store, StoreOptions};
 pub use error::{ConflictTarget, StoreError};
 
 /// A database transaction on either backend; store functions take `&mut Tx` so that the use

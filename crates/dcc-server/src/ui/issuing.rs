@@ -18,7 +18,7 @@ pub async fn issue(
     let Ok(_permit) = state.in_flight.clone().try_acquire_owned() else {
         return Err(IssueFailure::Code("overloaded"));
     };
-    let issuance = crate::portal::issuance(state);
+    let issuance = state.issuance();
     let random = clock::random().map_err(|_| IssueFailure::Code("random_unavailable"))?;
     #[expect(
         clippy::disallowed_methods,

@@ -28,9 +28,11 @@ macro_rules! on_both_backends {
 mod accounts;
 mod billing;
 mod containment;
+mod dry_run;
 mod instances;
 mod issue;
 mod operators;
+mod outage;
 mod rejections;
 mod remote;
 mod render;

@@ -7,7 +7,7 @@ use dcc_pki::institution_request::{InstitutionRequest, Profile};
 use dcc_pki::layout::{HOLDER_KEY_SECRET_FILE, Overwrite};
 use dcc_pki::telematik_id::TelematikId;
 use dcc_server::config::Config;
-use dcc_server::server::{RunningPortal, certificate_server, start_portal};
+use dcc_server::server::{RunningPortal, certificate_server, connect_store, start_portal};
 use dcc_store::Store;
 use dcc_store::pharmacies::{self, NewPharmacy};
 use time::OffsetDateTime;
@@ -64,6 +64,18 @@ impl TestPortal {
         extras: Vec<Extra>,
         configure: impl FnOnce(&mut Config),
     ) -> Self {
+        Self::start_routed(backend, extras, configure, |url| url.to_owned()).await
+    }
+
+    /// Like [`Self::start_configured`], the portal reaching the database at `route(url)` (e.g.
+    /// through a proxy the test controls) and opening it as `dcc serve` does, while the test's
+    /// own store connects directly.
+    pub async fn start_routed(
+        backend: Backend,
+        extras: Vec<Extra>,
+        configure: impl FnOnce(&mut Config),
+        route: impl FnOnce(&str) -> String,
+    ) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let now = now();
         let mut pki = DevPki::generate(now).unwrap();
@@ -94,9 +106,17 @@ impl TestPortal {
         register(&store, PHARMACY, "APO1").await;
         let tokens = sessions_for(&store, &pki).await;
         let signer = Arc::new(certificate_server(&config).unwrap());
+        let routed = route(&config.database_url);
+        let portal_store = if routed == config.database_url {
+            store.clone()
+        } else {
+            let mut routed_config = config.clone();
+            routed_config.database_url = routed;
+            connect_store(&routed_config).await.unwrap()
+        };
         let portal = start_portal(
             &config,
-            store.clone(),
+            portal_store,
             signer,
             Some(([127, 0, 0, 1], 0).into()),
         )
@@ -294,7 +314,7 @@ pub async fn register(store: &Store, telematik_id: &str, segment: &str) {
     dcc_store::commit(tx).await.unwrap();
 }
 
-fn admin_url() -> String {
+pub fn admin_url() -> String {
     std::env::var("DCC_TEST_POSTGRES_URL")
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
 }

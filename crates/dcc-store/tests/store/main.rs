@@ -9,6 +9,7 @@
 #![allow(missing_docs)]
 
 mod audit;
+mod availability;
 mod batch;
 mod billing;
 mod ledger;
