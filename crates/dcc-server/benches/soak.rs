@@ -108,15 +108,31 @@ fn wall_now() -> OffsetDateTime {
 
 /// This process's resident set size, KiB (Linux `/proc`; 0 elsewhere).
 fn rss_kib() -> u64 {
+    status_kib("VmRSS:")
+}
+
+/// One `/proc/self/status` memory line, KiB.
+fn status_kib(field: &str) -> u64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
         .and_then(|status| {
             status
                 .lines()
-                .find_map(|line| line.strip_prefix("VmRSS:"))
+                .find_map(|line| line.strip_prefix(field))
                 .and_then(|rest| rest.split_whitespace().next()?.parse().ok())
         })
         .unwrap_or(0)
+}
+
+/// RSS split into heap and other anonymous memory, mapped files, and shared memory (SQLite's
+/// WAL index is a shared mapping).
+fn rss_parts() -> String {
+    format!(
+        "anon {} MiB, file {} MiB, shmem {} MiB",
+        status_kib("RssAnon:") / 1024,
+        status_kib("RssFile:") / 1024,
+        status_kib("RssShmem:") / 1024
+    )
 }
 
 fn main() -> ExitCode {
@@ -393,10 +409,11 @@ async fn phase(
             let rss = rss_kib();
             rss_max = rss_max.max(rss);
             println!(
-                "  t={:>4.0} s  requests {:>8}  RSS {} MiB",
+                "  t={:>4.0} s  requests {:>8}  RSS {} MiB ({})",
                 start.elapsed().as_secs_f64(),
                 progress.load(Ordering::Relaxed),
-                rss / 1024
+                rss / 1024,
+                rss_parts()
             );
         }
     }

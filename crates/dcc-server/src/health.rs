@@ -81,7 +81,7 @@ async fn hop<E>(code: &str, check: impl Future<Output = Result<(), E>>) -> (bool
 /// `(ok, {"ok", "latency_ms", "code"?})` for a hop that started at `start`.
 fn hop_report(start: std::time::Instant, code: &str, ok: bool) -> (bool, Value) {
     let latency_ms = start.elapsed().as_secs_f64() * 1000.0;
-    // Two decimals: an HSM round trip on a local token is a few microseconds.
+    // Microseconds: an HSM round trip on a local token takes a few.
     let latency_ms = (latency_ms * 1000.0).round() / 1000.0;
     if ok {
         (true, json!({"ok": true, "latency_ms": latency_ms}))

@@ -4,7 +4,7 @@
 //!
 //! Hops, in order (a hop is checked only when every hop before it passed):
 //!
-//! 1. `dns`: the portal's host name resolves ([`connection::resolve`]).
+//! 1. `dns`: the portal's host name resolves.
 //! 2. `tcp`: a connection opens to one of its addresses.
 //! 3. `tls`: the mutual TLS handshake, including the portal's verdict on the institution
 //!    certificate (unknown CA, expired, revoked: from the TLS alert it sends).
