@@ -9,11 +9,13 @@ export CARGO_TERM_COLOR=never
 
 # Debian packages the tests need: zbar-tools, poppler-utils, librsvg2-bin and libxml2-utils check
 # the rendered QR codes and PDFs (billing PDFs too); softhsm2 holds PKCS#11 keys; openssl checks
-# CSRs. Each entry is "command:package".
+# CSRs; chromium, chromium-driver and libnss3-tools (certutil, pk12util) run the staff pages'
+# browser tests (dcc-server/tests/browser). Each entry is "command:package".
 need_packages=()
 for tool_package in pg_ctlcluster:postgresql pg_isready:postgresql-client \
     zbarimg:zbar-tools pdftoppm:poppler-utils pdftotext:poppler-utils rsvg-convert:librsvg2-bin \
-    xmllint:libxml2-utils softhsm2-util:softhsm2 openssl:openssl; do
+    xmllint:libxml2-utils softhsm2-util:softhsm2 openssl:openssl \
+    chromium:chromium chromedriver:chromium-driver certutil:libnss3-tools pk12util:libnss3-tools; do
   tool=${tool_package%%:*}; package=${tool_package#*:}
   command -v "$tool" >/dev/null 2>&1 || need_packages+=("$package")
 done

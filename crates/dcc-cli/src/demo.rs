@@ -1,7 +1,7 @@
 //! `dcc demo`: the whole issuing path on one machine, from nothing. It creates the dev PKI and
 //! the SQLite database (unless the data folder already holds them), starts portal and
-//! certificate server, issues a vaccination certificate through real mutual TLS as the demo
-//! pharmacy, verifies it with dcc-core, writes it to DIR/demo/hc1.txt and keeps serving.
+//! certificate server, signs in as the demo pharmacy's operator and issues a vaccination
+//! certificate through real mutual TLS, verifies it with dcc-core, writes it to DIR/demo/hc1.txt and keeps serving.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -13,7 +13,7 @@ use dcc_pki::dev_pki::DEFAULT_TELEMATIK_ID;
 use dcc_server::config::Config;
 use serde_json::{Value, json};
 
-use crate::{EXIT_VALID, clock, init, pki, serve};
+use crate::{EXIT_VALID, clock, init, operator, pki, serve};
 
 /// Arguments of `dcc demo`.
 #[derive(Debug, Args)]
@@ -42,11 +42,8 @@ pub fn run(args: &DemoArgs) -> anyhow::Result<ExitCode> {
             .once
             .then(|| std::net::SocketAddr::from(([127, 0, 0, 1], 0)));
         let portal = serve::start(&config, listen).await?;
-        let url = format!(
-            "https://localhost:{}/api/certify/v2/issue",
-            portal.local_addr.port()
-        );
-        let issued = issue_as_demo_pharmacy(&config, &url).await;
+        let base = format!("https://localhost:{}", portal.local_addr.port());
+        let issued = issue_as_demo_pharmacy(&config, &base).await;
         let issued = match issued {
             Ok(issued) => issued,
             Err(error) => {
@@ -80,7 +77,7 @@ pub fn run(args: &DemoArgs) -> anyhow::Result<ExitCode> {
     })
 }
 
-async fn issue_as_demo_pharmacy(config: &Config, url: &str) -> anyhow::Result<Value> {
+async fn issue_as_demo_pharmacy(config: &Config, base: &str) -> anyhow::Result<Value> {
     let pki_dir = config.base_dir.join(pki::PKI_DIR);
     let telematik_id = pki::parse_telematik_id(DEFAULT_TELEMATIK_ID)?;
     let (certificate, key) = pki::institution_files(&pki_dir, &telematik_id);
@@ -100,6 +97,8 @@ async fn issue_as_demo_pharmacy(config: &Config, url: &str) -> anyhow::Result<Va
         .identity(reqwest::Identity::from_pem(identity.as_bytes())?)
         .build()
         .context("building the TLS client")?;
+    let credentials = operator::read_credentials(&config.base_dir.join(init::DEMO_OPERATOR_FILE))?;
+    let token = operator::api_sign_in(&client, base, &credentials).await?;
     let body = json!({
         "nam": {"fn": "Musterfrau-Gößinger", "gn": "Erika Dörte"},
         "dob": "1964-08-12",
@@ -107,7 +106,8 @@ async fn issue_as_demo_pharmacy(config: &Config, url: &str) -> anyhow::Result<Va
                "ma": "ORG-100030215", "dn": 2, "sd": 2, "dt": "2021-06-01"}]
     });
     let response = client
-        .post(url)
+        .post(format!("{base}/api/certify/v2/issue"))
+        .bearer_auth(token)
         .header("Idempotency-Key", "dcc-demo-1")
         .json(&body)
         .send()

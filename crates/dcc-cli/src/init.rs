@@ -5,13 +5,15 @@ use std::process::ExitCode;
 
 use anyhow::{Context as _, bail};
 use clap::Args;
+use dcc_auth::role::Role;
+use dcc_issuance::operators::{self, Actor, AuthError, NewAccount};
 use dcc_issuance::registry::{self, RegistryError};
 use dcc_pki::dev_pki::{DEFAULT_PHARMACY_NAME, DevPki};
 use dcc_pki::layout::{HOLDER_KEY_SECRET_FILE, Overwrite, TRUST_LIST_PUBLIC_KEY};
 use dcc_server::config::Config;
 use dcc_store::Store;
 
-use crate::{EXIT_VALID, block_on, clock, pki};
+use crate::{EXIT_VALID, block_on, clock, operator, pki};
 
 /// Arguments of `dcc init`.
 #[derive(Debug, Args)]
@@ -26,7 +28,8 @@ pub struct InitArgs {
 }
 
 /// Runs `dcc init`: dev PKI in DIR/pki, configuration DIR/dcc.toml, database with migrations,
-/// and the dev PKI's pharmacy registered. Exit 2 when DIR already holds a PKI or configuration
+/// the dev PKI's pharmacy registered with its owner `demo` (credentials in
+/// DIR/operators/demo.toml). Exit 2 when DIR already holds a PKI or configuration
 /// and `--force` is not given.
 pub fn run(args: &InitArgs) -> anyhow::Result<ExitCode> {
     initialize(&args.data, args.force)?;
@@ -66,6 +69,7 @@ pub fn initialize(data: &Path, force: bool) -> anyhow::Result<()> {
         bail!("the generated dev PKI holds no institution certificate");
     };
 
+    let credentials_path = data.join(DEMO_OPERATOR_FILE);
     let secret_path = data.join(HOLDER_KEY_SECRET_FILE);
     let secret_created = write_holder_key_secret(&secret_path)?;
     let mut development = Config::development(&data);
@@ -95,15 +99,23 @@ pub fn initialize(data: &Path, force: bool) -> anyhow::Result<()> {
             now.unix_timestamp(),
         )
         .await;
-        store.close().await;
-        match result {
+        let registration = match result {
             Ok(pharmacy) => Ok(Registration::New(pharmacy.issuer_segment)),
             // `--force` keeps the database, and with it the pharmacy registered before.
             Err(RegistryError::AlreadyRegistered { .. }) => Ok(Registration::Kept),
             Err(error) => Err(anyhow::Error::new(error)
                 .context(format!("registering the pharmacy {telematik_id}"))),
-        }
+        };
+        let demo_operator = match &registration {
+            Ok(_) => create_demo_operator(&store, telematik_id.as_str(), &credentials_path, now)
+                .await
+                .map(Some),
+            Err(_) => Ok(None),
+        };
+        store.close().await;
+        Ok::<_, anyhow::Error>((registration?, demo_operator?))
     })??;
+    let (registered, demo_operator) = registered;
 
     let (certificate, key) = pki::institution_files(&pki_dir, telematik_id);
     let registration = match registered {
@@ -130,6 +142,17 @@ pub fn initialize(data: &Path, force: bool) -> anyhow::Result<()> {
         ),
         ("  certificate", certificate.display().to_string()),
         ("  key", key.display().to_string()),
+        (
+            "  operator",
+            format!(
+                "{DEMO_OPERATOR_USERNAME}, owner ({}): {}",
+                match demo_operator {
+                    Some(DemoOperator::Created) => "created",
+                    _ => "kept",
+                },
+                credentials_path.display()
+            ),
+        ),
         (
             "DSC vaccination",
             resolve(&config.signer.vaccination.certificate),
@@ -181,6 +204,62 @@ fn write_holder_key_secret(path: &Path) -> anyhow::Result<bool> {
     Ok(true)
 }
 
+/// Creates the demo pharmacy's owner `demo` with an enrolled second factor and writes the
+/// credentials file, unless the account exists (`--force` keeps the database).
+async fn create_demo_operator(
+    store: &Store,
+    telematik_id: &str,
+    credentials_path: &Path,
+    now: time::OffsetDateTime,
+) -> anyhow::Result<DemoOperator> {
+    let password = operator::generate_password()?;
+    let secret = operator::random_secret()?;
+    let salt = dcc_server::clock::random()
+        .map_err(|_| anyhow::anyhow!("the system's random generator failed"))?;
+    let created = operators::create(
+        store,
+        &Actor::CommandLine,
+        &NewAccount {
+            scope: telematik_id,
+            username: DEMO_OPERATOR_USERNAME,
+            role: Role::Owner,
+            password: &password,
+            totp_secret: Some(&secret),
+        },
+        now.unix_timestamp(),
+        salt,
+    )
+    .await;
+    match created {
+        Ok(_) => {
+            if credentials_path.exists() {
+                std::fs::remove_file(credentials_path)
+                    .with_context(|| format!("replacing {}", credentials_path.display()))?;
+            }
+            operator::write_credentials(
+                credentials_path,
+                &operator::CredentialsFile {
+                    scope: telematik_id.to_owned(),
+                    username: DEMO_OPERATOR_USERNAME.to_owned(),
+                    password,
+                    totp_secret: secret.to_base32(),
+                },
+            )?;
+            Ok(DemoOperator::Created)
+        }
+        Err(AuthError::UsernameTaken) => Ok(DemoOperator::Kept),
+        Err(error) => Err(anyhow::Error::new(error).context("creating the demo operator")),
+    }
+}
+
+/// Whether `dcc init` created the demo operator or found it.
+enum DemoOperator {
+    /// Created now; its credentials file is new.
+    Created,
+    /// Existed before (`--force` on an existing database).
+    Kept,
+}
+
 /// Whether `dcc init` registered the default pharmacy or found it registered.
 enum Registration {
     /// Registered now, with this issuer segment.
@@ -188,6 +267,12 @@ enum Registration {
     /// Registered before (`--force` on an existing database).
     Kept,
 }
+
+/// The demo operator's credentials inside the data folder (development only).
+pub const DEMO_OPERATOR_FILE: &str = "operators/demo.toml";
+
+/// The demo pharmacy's owner account.
+pub const DEMO_OPERATOR_USERNAME: &str = "demo";
 
 /// The configuration file inside the data folder.
 pub const CONFIG_FILE: &str = "dcc.toml";

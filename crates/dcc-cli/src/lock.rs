@@ -22,7 +22,7 @@ pub struct ScopeArgs {
     /// One pharmacy, by Telematik-ID.
     #[arg(long, value_name = "ID")]
     pharmacy: Option<String>,
-    /// One operator, by id (refused until operator accounts exist).
+    /// One operator, by id (see `dcc operator list`).
     #[arg(long, value_name = "ID")]
     operator: Option<String>,
 }

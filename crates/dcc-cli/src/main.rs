@@ -10,10 +10,12 @@ mod billing;
 mod clock;
 mod decode;
 mod demo;
+mod doctor;
 mod init;
 mod input;
 mod keys;
 mod lock;
+mod operator;
 mod pharmacy;
 mod pki;
 mod render;
@@ -60,7 +62,8 @@ enum Command {
     /// Run the pharmacy portal and/or the certificate server until Ctrl-C or SIGTERM
     /// (`--role all|portal|signer`).
     Serve(serve::ServeArgs),
-    /// Create a development data folder: dev PKI, configuration, database, default pharmacy.
+    /// Create a development data folder: dev PKI, configuration, database, default pharmacy
+    /// and its demo operator.
     Init(init::InitArgs),
     /// Issue and revoke institution (SMC-B) certificates of the development PKI.
     #[command(subcommand)]
@@ -68,6 +71,9 @@ enum Command {
     /// Register, suspend, reactivate and list the pharmacies allowed to issue.
     #[command(subcommand)]
     Pharmacy(pharmacy::PharmacyCommand),
+    /// Operator accounts: add, list, disable, reset (per pharmacy or association).
+    #[command(subcommand)]
+    Operator(operator::OperatorCommand),
     /// Check the hash-chained audit log.
     #[command(subcommand)]
     Audit(audit::AuditCommand),
@@ -96,6 +102,12 @@ enum Command {
     /// Export the published trust list (EU gateway JSON or German signed DSC list).
     #[command(subcommand)]
     TrustList(trust_list::TrustListCommand),
+    /// Check, with a pharmacy's institution certificate, every hop to the portal (DNS, TCP,
+    /// mutual TLS, registration, readiness, a dry-run issuance); name the first that fails
+    /// and what to do.
+    ///
+    /// Exit status: 0 every hop works, 1 a hop fails, 2 unreadable files or wrong usage.
+    Doctor(doctor::DoctorArgs),
 }
 
 fn main() -> ExitCode {
@@ -109,6 +121,7 @@ fn main() -> ExitCode {
         Command::Init(args) => init::run(&args),
         Command::Pki(command) => pki::run(&command),
         Command::Pharmacy(command) => pharmacy::run(&command),
+        Command::Operator(command) => operator::run(&command),
         Command::Audit(command) => audit::run(&command),
         Command::Lock(args) => lock::lock(&args),
         Command::Unlock(args) => lock::unlock(&args),
@@ -119,6 +132,7 @@ fn main() -> ExitCode {
         Command::Billing(command) => billing::run(&command),
         Command::Keys(command) => keys::run(&command),
         Command::TrustList(command) => trust_list::run(&command),
+        Command::Doctor(args) => doctor::run(&args),
     };
     match result {
         Ok(code) => code,

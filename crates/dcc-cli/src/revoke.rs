@@ -1,5 +1,5 @@
 //! `dcc revoke` and `dcc revocation export`: revoke exactly the bad certificates (by UVCI, from
-//! a CSV file, or one pharmacy's certificates in a time window) and export the published list.
+//! a CSV file, or one pharmacy's or one operator's certificates in a time window) and export the published list.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -18,6 +18,8 @@ pub struct RevokeArgs {
     config: ConfigArgs,
     #[command(flatten)]
     selection: SelectionArgs,
+    #[command(flatten)]
+    window: WindowArgs,
     /// Why: fraud (also not billable), error or duplicate.
     #[arg(long, value_name = "REASON", value_parser = ["fraud", "error", "duplicate"])]
     reason: String,
@@ -36,11 +38,20 @@ pub struct SelectionArgs {
     /// A pharmacy's Telematik-ID: revoke its certificates issued from --from to --until.
     #[arg(long, value_name = "ID", requires_all = ["from", "until"])]
     pharmacy: Option<String>,
-    /// Start of the window (RFC 3339), with --pharmacy.
-    #[arg(long, value_name = "RFC3339-TIME", requires = "pharmacy")]
+    /// An operator's id (see `dcc operator list`): revoke the certificates they issued from
+    /// --from to --until.
+    #[arg(long, value_name = "ID", requires_all = ["from", "until"])]
+    operator: Option<i64>,
+}
+
+/// The time window of `--pharmacy` and `--operator`.
+#[derive(Debug, Args)]
+pub struct WindowArgs {
+    /// Start of the window (RFC 3339), with --pharmacy or --operator.
+    #[arg(long, value_name = "RFC3339-TIME")]
     from: Option<String>,
-    /// End of the window (RFC 3339, included), with --pharmacy.
-    #[arg(long, value_name = "RFC3339-TIME", requires = "pharmacy")]
+    /// End of the window (RFC 3339, included), with --pharmacy or --operator.
+    #[arg(long, value_name = "RFC3339-TIME")]
     until: Option<String>,
 }
 
@@ -65,7 +76,7 @@ pub struct ExportArgs {
 pub fn revoke(args: &RevokeArgs) -> anyhow::Result<ExitCode> {
     let reason = RevocationReason::parse(&args.reason)
         .with_context(|| format!("unknown reason {:?}", args.reason))?;
-    let selection = selection(&args.selection)?;
+    let selection = selection(&args.selection, &args.window)?;
     block_on(async {
         let store = args.config.open_store().await?;
         let result = revocation::revoke(&store, &selection, reason, clock::now()).await;
@@ -116,25 +127,36 @@ fn export(args: &ExportArgs) -> anyhow::Result<ExitCode> {
     })?
 }
 
-fn selection(args: &SelectionArgs) -> anyhow::Result<Selection> {
+fn selection(args: &SelectionArgs, window: &WindowArgs) -> anyhow::Result<Selection> {
+    let parse = |name: &str, text: &Option<String>| -> anyhow::Result<i64> {
+        let text = text.as_deref().unwrap_or_default();
+        let time = time::OffsetDateTime::parse(
+            text,
+            &time::format_description::well_known::Rfc3339,
+        )
+        .with_context(|| {
+            format!("--{name} {text:?} is not an RFC 3339 time such as 2021-10-03T22:00:00+02:00")
+        })?;
+        Ok(time.unix_timestamp())
+    };
+    if args.pharmacy.is_none()
+        && args.operator.is_none()
+        && (window.from.is_some() || window.until.is_some())
+    {
+        anyhow::bail!("--from and --until need --pharmacy or --operator");
+    }
+    if let Some(operator_id) = args.operator {
+        return Ok(Selection::OperatorWindow {
+            operator_id,
+            from: parse("from", &window.from)?,
+            until: parse("until", &window.until)?,
+        });
+    }
     if let Some(telematik_id) = &args.pharmacy {
-        let parse = |name: &str, text: &Option<String>| -> anyhow::Result<i64> {
-            let text = text.as_deref().unwrap_or_default();
-            let time = time::OffsetDateTime::parse(
-                text,
-                &time::format_description::well_known::Rfc3339,
-            )
-            .with_context(|| {
-                format!(
-                    "--{name} {text:?} is not an RFC 3339 time such as 2021-10-03T22:00:00+02:00"
-                )
-            })?;
-            Ok(time.unix_timestamp())
-        };
         return Ok(Selection::PharmacyWindow {
             telematik_id: telematik_id.clone(),
-            from: parse("from", &args.from)?,
-            until: parse("until", &args.until)?,
+            from: parse("from", &window.from)?,
+            until: parse("until", &window.until)?,
         });
     }
     if let Some(path) = &args.csv {

@@ -11,10 +11,9 @@ use clap::{Args, ValueEnum};
 use dcc_issuance::issue::SignService;
 use dcc_server::config::Config;
 use dcc_server::server::{
-    RunningPortal, follow_published_dscs, registry_certificate_server, remote_signer, start_portal,
-    start_signer,
+    RunningPortal, connect_store, follow_published_dscs, registry_certificate_server,
+    remote_signer, start_portal, start_signer,
 };
-use dcc_store::Store;
 
 use crate::EXIT_VALID;
 
@@ -103,7 +102,7 @@ pub async fn start(
     config: &Config,
     listen: Option<std::net::SocketAddr>,
 ) -> anyhow::Result<RunningPortal> {
-    let store = Store::connect(&config.database_url)
+    let store = connect_store(config)
         .await
         .with_context(|| format!("opening the database {}", config.database_url))?;
     let signer = registry_certificate_server(config, &store).await?;
@@ -119,7 +118,7 @@ pub async fn start_with_remote_signer(
     listen: Option<std::net::SocketAddr>,
 ) -> anyhow::Result<RunningPortal> {
     let remote = Arc::new(remote_signer(config, signer_url)?);
-    let store = Store::connect(&config.database_url)
+    let store = connect_store(config)
         .await
         .with_context(|| format!("opening the database {}", config.database_url))?;
     spawn_billing_close(config, &store)?;
@@ -129,7 +128,7 @@ pub async fn start_with_remote_signer(
 }
 
 /// Closes ended billing months now and then hourly, in the background.
-fn spawn_billing_close(config: &Config, store: &Store) -> anyhow::Result<()> {
+fn spawn_billing_close(config: &Config, store: &dcc_store::Store) -> anyhow::Result<()> {
     let settings = config
         .billing
         .settings()

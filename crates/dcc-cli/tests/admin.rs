@@ -47,6 +47,7 @@ const INIT_FILES: &[&str] = &[
     "pki/dcc/dsc-t.key",
     "pki/dcc/dsc-r.pem",
     "pki/dcc/dsc-r.key",
+    "operators/demo.toml",
 ];
 
 /// Runs `dcc` in `cwd` with `envs`, without inheriting the variables that change its inputs.
@@ -136,6 +137,7 @@ impl DataDir {
             .to_owned()
     }
 
+    /// `entries` counts `dcc init`'s two: the pharmacy registered and its demo operator created.
     fn assert_audit_intact(&self, entries: u64) {
         let output = self.dcc(&["audit", "verify"]);
         assert_exit(&output, 0);
@@ -226,7 +228,7 @@ fn init_writes_the_documented_files_and_a_loadable_config() {
     assert_eq!(pharmacies[0]["address"], "Dev-Markt 1, 10115 Berlin");
     assert_eq!(pharmacies[0]["status"], "active");
     assert_eq!(pharmacies[0]["issuer_segment"], "AQ6IJALY");
-    dir.assert_audit_intact(1);
+    dir.assert_audit_intact(2);
 }
 
 #[test]
@@ -270,7 +272,7 @@ fn a_second_init_is_refused_unless_forced() {
         before[1].0
     );
     assert_eq!(dir.pharmacies().len(), 1);
-    dir.assert_audit_intact(1);
+    dir.assert_audit_intact(2);
 }
 
 #[test]
@@ -336,7 +338,7 @@ fn pharmacies_are_added_suspended_reactivated_and_listed() {
     assert_eq!(added["issuer_segment"], "NEU1");
 
     // init, add, suspend, reactivate.
-    dir.assert_audit_intact(4);
+    dir.assert_audit_intact(5);
 }
 
 #[test]
@@ -403,7 +405,7 @@ fn a_duplicate_or_unknown_pharmacy_is_refused_with_a_clear_message() {
 
     // Nothing was registered or audited.
     assert_eq!(dir.pharmacies().len(), 1);
-    dir.assert_audit_intact(1);
+    dir.assert_audit_intact(2);
 }
 
 #[test]
@@ -539,7 +541,7 @@ fn revoke_institution_adds_serials_to_the_crl_and_keeps_earlier_ones() {
     );
 
     // The PKI commands touch no database, so only init's entry is there.
-    dir.assert_audit_intact(1);
+    dir.assert_audit_intact(2);
 }
 
 #[test]
@@ -641,9 +643,9 @@ fn demo_issues_through_mutual_tls_and_the_certificate_verifies() {
     let uvci = report["uvci"].as_str().unwrap();
     assert!(printed.contains(uvci), "{printed}");
 
-    // Ledger and audit: the pharmacy's registration and one certificate with its audit entry;
-    // when the demo ran outside the default opening hours, also anomaly detection's off-hours
-    // alert (a warning).
+    // Ledger and audit: registered, operator created (init), operator signed in, certificate
+    // issued (demo); when the demo ran outside the default opening hours, also anomaly
+    // detection's off-hours alert (a warning).
     let issued_at = time::OffsetDateTime::parse(
         report["issued_at"].as_str().unwrap(),
         &time::format_description::well_known::Rfc3339,
@@ -653,7 +655,7 @@ fn demo_issues_through_mutual_tls_and_the_certificate_verifies() {
     let off_hours = dcc_anomaly::hours::OpeningHours::default()
         .closed_reason(issued_at, 30)
         .is_some();
-    let entries = if off_hours { 3 } else { 2 };
+    let entries = if off_hours { 5 } else { 4 };
     let config = data.join("dcc.toml");
     let audit = dcc_in(
         dir.path(),
@@ -773,10 +775,29 @@ async fn serve_runs_portal_and_signer_as_separate_processes() {
         .timeout(std::time::Duration::from_secs(10))
         .build()
         .unwrap();
+    // Sign in as the demo operator with password and TOTP, as `dcc demo` does.
+    let credentials: toml::Value = toml::from_str(&read("operators/demo.toml")).unwrap();
+    let secret =
+        dcc_auth::totp::TotpSecret::from_base32(credentials["totp_secret"].as_str().unwrap())
+            .unwrap();
+    let login = client
+        .post(format!("https://localhost:{portal_port}/api/auth/login"))
+        .json(&serde_json::json!({
+            "username": credentials["username"].as_str().unwrap(),
+            "password": credentials["password"].as_str().unwrap(),
+            "totp": secret.code_at(unix_now()),
+        }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(login.status(), 200);
+    let login: Value = login.json().await.unwrap();
+    let token = login["token"].as_str().unwrap();
     let response = client
         .post(format!(
             "https://localhost:{portal_port}/api/certify/v2/issue"
         ))
+        .bearer_auth(token)
         .json(&serde_json::json!({
             "nam": {"fn": "Musterfrau", "gn": "Erika"}, "dob": "1964-08-12",
             "v": [{"tg": "840539006", "vp": "1119349007", "mp": "EU/1/20/1528",
@@ -893,7 +914,7 @@ fn locks_are_set_listed_lifted_and_audited() {
     let output = dir.dcc(&["lock", "--operator", "op-1", "--reason", "fraud_suspected"]);
     assert_exit(&output, 2);
     assert!(
-        stderr(&output).contains("operator locks need operator accounts"),
+        stderr(&output).contains("no operator has the id \"op-1\""),
         "{}",
         stderr(&output)
     );
@@ -915,7 +936,7 @@ fn locks_are_set_listed_lifted_and_audited() {
         "everyone was not locked; nothing changed\n"
     );
     // init's registration + 2 locks + 1 unlock.
-    dir.assert_audit_intact(4);
+    dir.assert_audit_intact(5);
 }
 
 #[test]
@@ -1136,6 +1157,215 @@ fn alerts_are_listed_and_acknowledged_with_a_comment_only() {
         "{}",
         stderr(&output)
     );
-    // init's registration + the acknowledgement.
-    dir.assert_audit_intact(2);
+    // init's registration and demo operator + the acknowledgement.
+    dir.assert_audit_intact(3);
+}
+
+#[test]
+fn operator_accounts_are_managed_from_the_command_line() {
+    let (dir, _) = DataDir::init();
+    let credentials = dir.path("operators/demo.toml");
+    let demo: toml::Value =
+        toml::from_str(&std::fs::read_to_string(&credentials).unwrap()).unwrap();
+    assert_eq!(demo["username"].as_str(), Some("demo"));
+    assert_eq!(demo["scope"].as_str(), Some(DEFAULT_ID));
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&credentials)
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+
+    // A technician with a password from a file; enrols at the first sign-in.
+    let password_file = dir.path("pw.txt");
+    std::fs::write(&password_file, "a long enough password\n").unwrap();
+    let password_arg = password_file.to_string_lossy().into_owned();
+    let output = dir.dcc(&[
+        "operator",
+        "add",
+        "--pharmacy",
+        DEFAULT_ID,
+        "--username",
+        "tina",
+        "--role",
+        "technician",
+        "--password-file",
+        &password_arg,
+    ]);
+    assert_exit(&output, 0);
+    assert!(
+        stdout(&output).contains("enrols the second factor"),
+        "{}",
+        stdout(&output)
+    );
+    assert!(!stdout(&output).contains("a long enough password"));
+
+    // Taken names, unknown roles, short passwords and misplaced administrators are refused.
+    let output = dir.dcc(&[
+        "operator",
+        "add",
+        "--pharmacy",
+        DEFAULT_ID,
+        "--username",
+        "tina",
+        "--role",
+        "pharmacist",
+        "--password-file",
+        &password_arg,
+    ]);
+    assert_exit(&output, 2);
+    assert!(
+        stderr(&output).contains("already taken"),
+        "{}",
+        stderr(&output)
+    );
+    let output = dir.dcc(&[
+        "operator",
+        "add",
+        "--pharmacy",
+        DEFAULT_ID,
+        "--username",
+        "x",
+        "--role",
+        "boss",
+    ]);
+    assert_exit(&output, 2);
+    assert!(
+        stderr(&output).contains("unknown role \"boss\""),
+        "{}",
+        stderr(&output)
+    );
+    std::fs::write(&password_file, "short\n").unwrap();
+    let output = dir.dcc(&[
+        "operator",
+        "add",
+        "--pharmacy",
+        DEFAULT_ID,
+        "--username",
+        "paul",
+        "--role",
+        "pharmacist",
+        "--password-file",
+        &password_arg,
+    ]);
+    assert_exit(&output, 2);
+    assert!(
+        stderr(&output).contains("at least 12 characters"),
+        "{}",
+        stderr(&output)
+    );
+    let output = dir.dcc(&[
+        "operator",
+        "add",
+        "--pharmacy",
+        DEFAULT_ID,
+        "--username",
+        "root",
+        "--role",
+        "administrator",
+    ]);
+    assert_exit(&output, 2);
+    assert!(stderr(&output).contains("administrator belongs to the association"));
+    // An administrator of the association gets a generated password, shown once.
+    let output = dir.dcc(&[
+        "operator",
+        "add",
+        "--association",
+        "--username",
+        "admin",
+        "--role",
+        "administrator",
+    ]);
+    assert_exit(&output, 0);
+    assert!(stdout(&output).contains("initial password (shown once): "));
+
+    let output = dir.dcc(&["operator", "list", "--pharmacy", DEFAULT_ID, "--json"]);
+    assert_exit(&output, 0);
+    let listed: Value = serde_json::from_str(&stdout(&output)).unwrap();
+    let names: Vec<(&str, &str, bool)> = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|row| {
+            (
+                row["username"].as_str().unwrap(),
+                row["role"].as_str().unwrap(),
+                row["totp_enrolled"].as_bool().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        names,
+        [("demo", "owner", true), ("tina", "technician", false)]
+    );
+    let tina = listed[1]["id"].as_i64().unwrap().to_string();
+
+    // Locks and disablement name the operator by id.
+    assert_exit(
+        &dir.dcc(&["lock", "--operator", &tina, "--reason", "fraud_suspected"]),
+        0,
+    );
+    let output = dir.dcc(&["locks", "--json"]);
+    assert!(
+        stdout(&output).contains(&format!("\"{tina}\"")),
+        "{}",
+        stdout(&output)
+    );
+    assert_exit(&dir.dcc(&["operator", "disable", "--id", &tina]), 0);
+    let output = dir.dcc(&["operator", "list", "--pharmacy", DEFAULT_ID]);
+    assert!(
+        stdout(&output).contains("disabled since"),
+        "{}",
+        stdout(&output)
+    );
+    let output = dir.dcc(&["operator", "reset", "--id", &tina]);
+    assert_exit(&output, 0);
+    assert!(stdout(&output).contains("new password (shown once): "));
+    let output = dir.dcc(&["operator", "disable", "--id", "424242"]);
+    assert_exit(&output, 2);
+    assert!(
+        stderr(&output).contains("no such operator"),
+        "{}",
+        stderr(&output)
+    );
+    // Revocation by operator and window; a window needs --pharmacy or --operator.
+    let output = dir.dcc(&[
+        "revoke",
+        "--reason",
+        "fraud",
+        "--operator",
+        &tina,
+        "--from",
+        "2021-10-01T22:00:00+02:00",
+        "--until",
+        "2021-10-02T01:00:00+02:00",
+    ]);
+    assert_exit(&output, 0);
+    assert!(
+        stdout(&output).starts_with("revoked 0 certificate(s)"),
+        "{}",
+        stdout(&output)
+    );
+    let output = dir.dcc(&[
+        "revoke",
+        "--reason",
+        "fraud",
+        "--operator",
+        "424242",
+        "--from",
+        "2021-10-01T22:00:00Z",
+        "--until",
+        "2021-10-02T01:00:00Z",
+    ]);
+    assert_exit(&output, 2);
+    assert!(
+        stderr(&output).contains("no operator has the id 424242"),
+        "{}",
+        stderr(&output)
+    );
+    // Every change is in the audit chain, and it verifies.
+    assert_exit(&dir.dcc(&["audit", "verify"]), 0);
 }

@@ -60,6 +60,7 @@ fn entry(uvci: &str, at: OffsetDateTime) -> LedgerEntry {
         holder_key: None,
         country_code_uci_hash: None,
         signature_hash: None,
+        operator_id: None,
     }
 }
 

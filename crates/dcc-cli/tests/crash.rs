@@ -2,8 +2,9 @@
 //! Every request carries its own idempotency key. Afterwards every certificate answered 200 is
 //! in the ledger, a retry of every request that got no answer returns its certificate (the
 //! one recorded before the crash, or a fresh one when nothing was recorded), the ledger then
-//! holds exactly one certificate per request, and the audit chain is intact. On SQLite and on
-//! PostgreSQL.
+//! holds exactly one certificate per request, the audit chain is intact, and billing counts
+//! equal ledger counts (the run's month closed as after its end, then reconciled). On SQLite
+//! and on PostgreSQL.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -42,7 +43,7 @@ async fn postgres_survives_sigkill_under_load() {
         .unwrap_or_else(|error| {
             panic!("PostgreSQL at {admin} is not usable ({error}); start it (scripts/test.sh does)")
         });
-    let data = DataDir::init();
+    let mut data = DataDir::init();
     let mut config = Config::load(&data.path("dcc.toml")).unwrap();
     config.database_url = url;
     std::fs::write(data.path("dcc.toml"), config.to_toml().unwrap()).unwrap();
@@ -59,6 +60,7 @@ async fn postgres_survives_sigkill_under_load() {
         ]),
         0,
     );
+    data.add_demo_operator();
     crash_and_recover(&data).await;
     dcc_store::provision::drop_postgres_database(&admin, &name)
         .await
@@ -142,6 +144,7 @@ async fn crash_and_recover(data: &DataDir) {
     let expected: BTreeSet<String> = by_key.values().cloned().collect();
     assert_ledger_is(data, &expected).await;
     drop(serve);
+    assert_billing_counts_ledger(data, expected.len()).await;
 
     let audit = data.dcc(&["audit", "verify"]);
     assert_exit(&audit, 0);
@@ -188,5 +191,46 @@ async fn assert_ledger_is(data: &DataDir, expected: &BTreeSet<String>) {
             .unwrap();
         assert!(entry.is_some(), "{uvci} is missing from the ledger");
     }
+    store.close().await;
+}
+
+/// Closes every month of the run as the hourly job would once it has ended, reconciles each
+/// closed month with the ledger (`dcc billing check`'s use case), and checks that the dev
+/// pharmacy's statements count exactly `expected` certificates.
+async fn assert_billing_counts_ledger(data: &DataDir, expected: usize) {
+    let config = Config::load(&data.path("dcc.toml")).unwrap();
+    let store = dcc_store::Store::connect(&config.database_url)
+        .await
+        .unwrap();
+    let settings = config.billing.settings().unwrap();
+    let billing = dcc_issuance::billing::Billing {
+        store: &store,
+        settings: &settings,
+    };
+    #[expect(
+        clippy::disallowed_methods,
+        reason = "the certificates were issued now; billing closes after the month ends"
+    )]
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    // Two months on, the run's month has ended (and the next, had the run straddled midnight
+    // at a month's end).
+    let closed = billing
+        .close_ended_months(now + 62 * 86_400, 0)
+        .await
+        .unwrap();
+    assert!(!closed.is_empty());
+    let mut billed_issued = 0;
+    for (month, _) in &closed {
+        let report = billing.check_month(*month).await.unwrap();
+        let mismatches: Vec<_> = report.mismatches().collect();
+        assert!(mismatches.is_empty(), "{month}: {mismatches:?}");
+        billed_issued += report
+            .lines
+            .iter()
+            .filter(|line| line.telematik_id == PHARMACY)
+            .map(|line| line.statement_issued.unwrap_or(0))
+            .sum::<i64>();
+    }
+    assert_eq!(billed_issued, i64::try_from(expected).unwrap());
     store.close().await;
 }

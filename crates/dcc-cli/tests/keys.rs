@@ -201,7 +201,7 @@ async fn rotation_under_load_reaches_two_instances_on_one_postgresql() {
         .unwrap_or_else(|error| {
             panic!("PostgreSQL at {admin} is not usable ({error}); start it (scripts/test.sh does)")
         });
-    let data = DataDir::init();
+    let mut data = DataDir::init();
     let second_port = free_port();
     let mut config = Config::load(&data.path("dcc.toml")).unwrap();
     config.database_url = url;
@@ -221,6 +221,7 @@ async fn rotation_under_load_reaches_two_instances_on_one_postgresql() {
         ]),
         0,
     );
+    data.add_demo_operator();
     let first = ServeChild::start_config(&data, "dcc.toml", &[], "all", &[], data.port).await;
     let _second = ServeChild::start_config(&data, "dcc-2.toml", &[], "all", &[], second_port).await;
     rotation_under_load(&data, &first, &[data.port, second_port]).await;
@@ -568,6 +569,25 @@ async fn a_pkcs11_key_in_the_configuration_signs_from_the_first_start() {
     let client = data.client();
     let hc1 = issue(&client, &data).await.unwrap();
     assert_eq!(kid_of(&data, &hc1), hsm_kid, "{}", serve.output());
+    // Readiness asks the token, and reports how long that took.
+    let ready = client.get(data.url("/health/ready")).send().await.unwrap();
+    assert_eq!(ready.status(), 200);
+    let ready: serde_json::Value = ready.json().await.unwrap();
+    assert_eq!(ready["hops"]["hsm"]["ok"], true, "{ready}");
+    let latency_ms = ready["hops"]["hsm"]["latency_ms"].as_f64().unwrap();
+    assert!((0.0..1000.0).contains(&latency_ms), "{ready}");
+    let metrics = client
+        .get(data.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.lines().any(|l| l == "dcc_signer_seconds_count 1"),
+        "{metrics}"
+    );
     let eu = data.path("eu.json");
     assert_exit(
         &data.dcc(&["trust-list", "export", "-o", &eu.to_string_lossy()]),

@@ -42,6 +42,12 @@ pub trait Signer: Send + Sync {
     fn kid(&self) -> Kid;
     /// Signs the message, returning the raw COSE signature (`r‖s` for ES256).
     fn sign(&self, message: &[u8]) -> Result<Vec<u8>, SignerError>;
+    /// Asks the store that holds the key whether it can sign now, without signing: one cheap
+    /// round trip to an HSM, for readiness checks. `None` for a key held in memory, which has
+    /// nothing to ask.
+    fn probe(&self) -> Option<Result<(), SignerError>> {
+        None
+    }
 }
 
 /// A key held in memory, loaded from PKCS#8 DER.

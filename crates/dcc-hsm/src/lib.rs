@@ -79,6 +79,12 @@ pub enum HsmError {
     /// The token returned a signature of the wrong length.
     #[error("the token returned a {0}-byte signature, not 64")]
     SignatureLength(usize),
+    /// A pooled session is no longer logged in (the token was reset or the login expired).
+    #[error("the PKCS#11 token {token} session is no longer logged in")]
+    LoggedOut {
+        /// The token label.
+        token: String,
+    },
 }
 
 impl HsmError {

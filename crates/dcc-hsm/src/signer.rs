@@ -11,7 +11,7 @@ use std::sync::{Condvar, Mutex, PoisonError};
 use aws_lc_rs::digest::{SHA256, digest};
 use cryptoki::mechanism::Mechanism;
 use cryptoki::object::ObjectHandle;
-use cryptoki::session::Session;
+use cryptoki::session::{Session, SessionState};
 use dcc_core::algorithm::Algorithm;
 use dcc_core::dsc::Dsc;
 use dcc_core::kid::Kid;
@@ -84,6 +84,29 @@ impl Pkcs11Signer {
         Ok(signature)
     }
 
+    /// Asks the token about one idle pooled session: it must still exist and be logged in.
+    /// When every session is busy signing, the token is evidently working and nothing is
+    /// asked (the check never waits for a session).
+    pub fn ping(&self) -> Result<(), HsmError> {
+        let idle = self
+            .pool
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .pop();
+        let Some((session, handle)) = idle else {
+            return Ok(());
+        };
+        let info = session.get_session_info();
+        self.give_back(session, handle);
+        let info = info.map_err(HsmError::call("reading the session state"))?;
+        match info.session_state() {
+            SessionState::RoUser | SessionState::RwUser => Ok(()),
+            _ => Err(HsmError::LoggedOut {
+                token: self.token_label.clone(),
+            }),
+        }
+    }
+
     fn take(&self) -> (Session, ObjectHandle) {
         let mut pool = self.pool.lock().unwrap_or_else(PoisonError::into_inner);
         loop {
@@ -118,6 +141,13 @@ impl Signer for Pkcs11Signer {
     fn sign(&self, message: &[u8]) -> Result<Vec<u8>, SignerError> {
         self.sign_digest(message)
             .map_err(|error| SignerError::Backend(Box::new(error)))
+    }
+
+    fn probe(&self) -> Option<Result<(), SignerError>> {
+        Some(
+            self.ping()
+                .map_err(|error| SignerError::Backend(Box::new(error))),
+        )
     }
 }
 

@@ -118,7 +118,31 @@ fn a_key_generated_in_the_token_is_sensitive_and_signs_verifiable_es256() {
         );
         let debug = format!("{signer:?}");
         assert!(debug.contains("sign") && !debug.contains(PIN), "{debug}");
+        assert!(
+            matches!(signer.probe(), Some(Ok(()))),
+            "a logged-in pool answers the probe"
+        );
     }
+}
+
+#[test]
+fn the_probe_reports_a_token_that_logged_the_pool_out() {
+    let Some(()) = softhsm("the_probe_reports_a_token_that_logged_the_pool_out") else {
+        return;
+    };
+    let token = token(&["probe"]);
+    let dsc = key_and_dsc(&token, "dsc-v", &[3]);
+    let signer =
+        Pkcs11Signer::open(&spec(&token, KeySelector::Label("dsc-v".into()), 1), &dsc).unwrap();
+    signer.ping().unwrap();
+    // Login state belongs to the application, not the session: logging out one session logs
+    // out the pool's sessions too, as a token reset would.
+    let other = token.session(&Pin::new(PIN)).unwrap();
+    other.logout().unwrap();
+    let error = signer.ping().unwrap_err();
+    assert!(matches!(error, HsmError::LoggedOut { .. }), "{error}");
+    assert!(matches!(signer.probe(), Some(Err(_))));
+    assert!(!error.to_string().contains(PIN));
 }
 
 #[test]

@@ -195,6 +195,7 @@ async fn seed_ledger(store: &Store, pharmacies: &[String], rows: usize, start: i
             holder_key: Some(format!("{:064x}", index / 2)),
             country_code_uci_hash: None,
             signature_hash: None,
+            operator_id: None,
         });
         if batch.len() == batch.capacity() {
             insert(store, &batch).await;

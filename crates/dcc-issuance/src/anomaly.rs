@@ -423,8 +423,8 @@ impl AnomalyDetection {
     }
 }
 
-/// A recorded certificate as the rules see it (no operator yet: operator accounts will fill it
-/// in).
+/// A recorded certificate as the rules see it; the operator is the account that issued it, when
+/// it was issued by a signed-in operator.
 pub fn issuance(entry: &LedgerEntry) -> Issuance {
     let content = match entry.certificate_type {
         CertificateType::Vaccination => Content::Vaccination {
@@ -449,7 +449,7 @@ pub fn issuance(entry: &LedgerEntry) -> Issuance {
     Issuance {
         at: entry.issued_at,
         telematik_id: entry.telematik_id.clone(),
-        operator: None,
+        operator: entry.operator_id.map(|id| id.to_string()),
         uvci: entry.uvci.clone(),
         holder_key: entry.holder_key.clone(),
         content,

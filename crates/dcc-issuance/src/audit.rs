@@ -19,6 +19,8 @@ pub enum AuditEvent {
         certificate_type: &'static str,
         /// The kid of the signing DSC (base64).
         kid: String,
+        /// The operator who issued it.
+        operator_id: Option<i64>,
     },
     /// An idempotent retry returned an earlier certificate.
     CertificateReturnedAgain {
@@ -122,6 +124,18 @@ pub enum AuditEvent {
         /// Who acknowledged it.
         by: String,
     },
+    /// Something happened to an operator account or session.
+    OperatorAccount {
+        /// The pharmacy's Telematik-ID, or `*` for the association.
+        scope: String,
+        /// The account, when one matched.
+        operator_id: Option<i64>,
+        /// What happened.
+        action: OperatorAction,
+        /// The operator who did it, when someone else than the account itself (an owner or
+        /// administrator managing accounts).
+        by: Option<i64>,
+    },
     /// A pharmacy fetched its statement.
     StatementFetched {
         /// The pharmacy.
@@ -151,6 +165,7 @@ impl AuditEvent {
             Self::AnomalyAlertRaised { .. } => "anomaly_alert_raised",
             Self::PharmacyThrottled { .. } => "pharmacy_throttled",
             Self::AnomalyAlertAcknowledged { .. } => "anomaly_alert_acknowledged",
+            Self::OperatorAccount { action, .. } => action.kind(),
         }
     }
 
@@ -166,6 +181,9 @@ impl AuditEvent {
             | Self::PharmacyThrottled { telematik_id, .. }
             | Self::AnomalyAlertAcknowledged { telematik_id, .. } => Some(telematik_id),
             Self::BillingMonthClosed { .. } | Self::CertificateRevoked { .. } => None,
+            Self::OperatorAccount { scope, .. } => {
+                (scope != dcc_store::operators::ASSOCIATION_SCOPE).then_some(scope.as_str())
+            }
             Self::IssuanceRejected { telematik_id, .. }
             | Self::AccessRejected { telematik_id, .. } => telematik_id.as_deref(),
             Self::IssuanceLocked { scope, .. } | Self::IssuanceUnlocked { scope, .. } => {
@@ -193,9 +211,10 @@ impl AuditEvent {
             Self::CertificateIssued {
                 certificate_type,
                 kid,
+                operator_id,
                 ..
             } => {
-                json!({"certificate_type": certificate_type, "kid": kid})
+                json!({"certificate_type": certificate_type, "kid": kid, "operator": operator_id})
             }
             Self::CertificateReturnedAgain { .. } => json!({}),
             Self::IssuanceRejected { code, .. } | Self::AccessRejected { code, .. } => {
@@ -247,6 +266,77 @@ impl AuditEvent {
             Self::AnomalyAlertAcknowledged {
                 alert_id, rule, by, ..
             } => json!({"alert_id": alert_id, "rule": rule, "by": by}),
+            Self::OperatorAccount {
+                operator_id,
+                action,
+                by,
+                ..
+            } => {
+                let mut detail = serde_json::Map::new();
+                detail.insert("operator".to_owned(), json!(operator_id));
+                if let Some(by) = by {
+                    detail.insert("by".to_owned(), json!(by));
+                }
+                match action {
+                    OperatorAction::SignInFailed { code } => {
+                        detail.insert("code".to_owned(), json!(code));
+                    }
+                    OperatorAction::Created { role } => {
+                        detail.insert("role".to_owned(), json!(role));
+                    }
+                    OperatorAction::SignedIn { kind } => {
+                        detail.insert("session".to_owned(), json!(kind));
+                    }
+                    _ => {}
+                }
+                Value::Object(detail)
+            }
+        }
+    }
+}
+
+/// What happened to an operator account (audit kinds `operator_*`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OperatorAction {
+    /// The account was created, with this role.
+    Created {
+        /// The role's name.
+        role: &'static str,
+    },
+    /// Password and second factor were right; a session of this kind began.
+    SignedIn {
+        /// `browser` or `api`.
+        kind: &'static str,
+    },
+    /// A login was refused (the typed username and password are never recorded).
+    SignInFailed {
+        /// The refusal's code.
+        code: &'static str,
+    },
+    /// Too many failures locked the account for a while.
+    LockedOut,
+    /// The second factor was enrolled.
+    TotpEnrolled,
+    /// The session was ended by its operator.
+    SignedOut,
+    /// The account was disabled.
+    Disabled,
+    /// A new password was set; the second factor must be enrolled again.
+    Reset,
+}
+
+impl OperatorAction {
+    /// The audit kind.
+    pub fn kind(self) -> &'static str {
+        match self {
+            Self::Created { .. } => "operator_created",
+            Self::SignedIn { .. } => "operator_signed_in",
+            Self::SignInFailed { .. } => "operator_sign_in_failed",
+            Self::LockedOut => "operator_locked_out",
+            Self::TotpEnrolled => "operator_totp_enrolled",
+            Self::SignedOut => "operator_signed_out",
+            Self::Disabled => "operator_disabled",
+            Self::Reset => "operator_reset",
         }
     }
 }

@@ -14,6 +14,8 @@ use dcc_core::model::certificate_type::CertificateType;
 use dcc_core::model::{Dcc, Entry};
 use dcc_core::revocation::{country_code_uci_hash, signature_hash, uci_hash};
 use dcc_store::ledger::{self, LedgerEntry};
+use dcc_store::locks::LockScope;
+use dcc_store::pharmacies::PharmacyStatus;
 use dcc_store::{ConflictTarget, Store, StoreError};
 use time::OffsetDateTime;
 
@@ -42,6 +44,13 @@ pub trait SignService: Send + Sync {
     /// it can, its keys being loaded; a remote one is asked.
     fn ready(&self) -> Pin<Box<dyn Future<Output = Result<(), SignServiceError>> + Send + '_>> {
         Box::pin(async { Ok(()) })
+    }
+
+    /// Whether the HSM behind this process's keys answers (for readiness checks): `None` when
+    /// no key of this process is in an HSM (file keys, or a certificate server in another
+    /// process, which reports its own).
+    fn probe_hsm(&self) -> Option<Result<(), SignServiceError>> {
+        None
     }
 }
 
@@ -74,6 +83,11 @@ impl SignService for CertificateServer {
     ) -> Pin<Box<dyn Future<Output = Result<SignedCertificate, SignServiceError>> + Send + 'a>>
     {
         Box::pin(async move { Ok(CertificateServer::sign(self, dcc, now)?) })
+    }
+
+    fn probe_hsm(&self) -> Option<Result<(), SignServiceError>> {
+        self.probe_keys()
+            .map(|outcome| outcome.map_err(SignServiceError::Refused))
     }
 }
 
@@ -153,7 +167,7 @@ pub enum IssueError {
         reason: String,
     },
     /// The pharmacy reached a rate limit.
-    #[error("the pharmacy reached its {} limit of certificates; retry after {} seconds", .0.window(), .0.retry_after())]
+    #[error("the {} limit of certificates is reached; retry after {} seconds", .0.window(), .0.retry_after())]
     RateLimited(LimitExceeded),
     /// The writer has stopped: the process is shutting down.
     #[error("the service is shutting down")]
@@ -192,17 +206,27 @@ impl IssueError {
 }
 
 impl Issuance<'_> {
-    /// Issues a certificate for the pharmacy with this Telematik-ID.
+    /// Issues a certificate for the pharmacy with this Telematik-ID, by the operator with this
+    /// id (recorded in the ledger and the audit entry; `None` only for callers without operator
+    /// accounts, such as benchmarks of the signing path).
     pub async fn issue(
         &self,
         telematik_id: &str,
+        operator_id: Option<i64>,
         body: &[u8],
         idempotency_key: Option<&str>,
         now: OffsetDateTime,
         random: [u8; 16],
     ) -> Result<Issued, IssueError> {
         let result = self
-            .try_issue(telematik_id, body, idempotency_key, now, random)
+            .try_issue(
+                telematik_id,
+                operator_id,
+                body,
+                idempotency_key,
+                now,
+                random,
+            )
             .await;
         if let Err(error) = &result {
             self.record_rejection(telematik_id, error, now).await;
@@ -210,9 +234,59 @@ impl Issuance<'_> {
         result
     }
 
+    /// The pharmacy's registration as the registry holds it now (read afresh, not from the
+    /// issuing path's memory): `Ok` when it is registered and active, else the refusal an
+    /// issuance request would get.
+    pub async fn registration(&self, telematik_id: &str) -> Result<(), IssueError> {
+        self.registered_segment(telematik_id).await.map(|_| ())
+    }
+
+    /// Everything [`Issuance::issue`] checks before signing, without signing, recording or
+    /// auditing anything: the registration, the locks in force for this pharmacy, the request
+    /// and the complete payload. Returns the type of certificate the request would get. Rate
+    /// limits are not checked: they count certificates, and a dry run makes none.
+    pub async fn dry_run(
+        &self,
+        telematik_id: &str,
+        body: &[u8],
+        now: OffsetDateTime,
+        random: [u8; 16],
+    ) -> Result<CertificateType, IssueError> {
+        let issuer_segment = self.registered_segment(telematik_id).await?;
+        let locks = dcc_store::locks::list(self.store.pool()).await?;
+        if let Some(lock) = locks.iter().find(|lock| match &lock.scope {
+            LockScope::All => true,
+            LockScope::Pharmacy(locked) => locked == telematik_id,
+            _ => false,
+        }) {
+            return Err(IssueError::Locked {
+                reason: lock.reason.clone(),
+            });
+        }
+        let request = IssueRequest::parse(body)?;
+        let context = IssuerContext {
+            country: self.country.to_owned(),
+            issuer: self.issuer_name.to_owned(),
+            issuer_segment,
+        };
+        let dcc = build_payload(&request, &context, &opaque_from_random(&random), now)?;
+        Ok(dcc.certificate_type())
+    }
+
+    async fn registered_segment(&self, telematik_id: &str) -> Result<String, IssueError> {
+        match dcc_store::pharmacies::find(self.store.pool(), telematik_id).await? {
+            None => Err(IssueError::NotRegistered(telematik_id.to_owned())),
+            Some(pharmacy) if pharmacy.status == PharmacyStatus::Suspended => {
+                Err(IssueError::Suspended(telematik_id.to_owned()))
+            }
+            Some(pharmacy) => Ok(pharmacy.issuer_segment),
+        }
+    }
+
     async fn try_issue(
         &self,
         telematik_id: &str,
+        operator_id: Option<i64>,
         body: &[u8],
         idempotency_key: Option<&str>,
         now: OffsetDateTime,
@@ -252,6 +326,7 @@ impl Issuance<'_> {
             idempotency_key,
             request_hash.clone(),
         );
+        entry.operator_id = operator_id;
         entry.holder_key = self.holder_key_secret.map(|secret| {
             let name = &dcc.name;
             secret.holder_key(
@@ -293,6 +368,20 @@ impl Issuance<'_> {
                 })),
             },
         }
+    }
+
+    /// Refuses (and audits) a request of a pharmacy that is not registered or suspended;
+    /// `Ok` when it may issue.
+    pub async fn check_pharmacy(
+        &self,
+        telematik_id: &str,
+        now: OffsetDateTime,
+    ) -> Result<(), IssueError> {
+        let result = self.registration(telematik_id).await;
+        if let Err(error @ (IssueError::NotRegistered(_) | IssueError::Suspended(_))) = &result {
+            self.record_rejection(telematik_id, error, now).await;
+        }
+        result
     }
 
     /// The earlier answer for this key, if the same request was made before.
@@ -400,6 +489,7 @@ fn ledger_entry(
             country_code_uci_hash(country, dcc.certificate_id()).to_base64(),
         ),
         signature_hash: Some(signature_hash(signed.algorithm(), &signed.signature).to_base64()),
+        operator_id: None,
     }
 }
 

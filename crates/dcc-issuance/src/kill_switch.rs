@@ -32,12 +32,9 @@ pub enum KillSwitchError {
     /// The pharmacy or operator id is empty or has whitespace.
     #[error("{0:?} is not a valid target (1 to 128 characters, no whitespace)")]
     InvalidTarget(String),
-    /// Operator accounts do not exist yet (issue #5), so an operator lock could not be enforced.
-    #[error(
-        "operator locks need operator accounts, which this version does not have yet; lock the \
-         pharmacy instead"
-    )]
-    OperatorsNotAvailable,
+    /// No operator account has this id.
+    #[error("no operator has the id {0:?} (see dcc operator list)")]
+    UnknownOperator(String),
     /// The database failed.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -53,8 +50,16 @@ pub async fn lock(
     now: i64,
 ) -> Result<IssuanceLock, KillSwitchError> {
     check_scope(&scope)?;
-    if matches!(scope, LockScope::Operator(_)) {
-        return Err(KillSwitchError::OperatorsNotAvailable);
+    if let LockScope::Operator(target) = &scope {
+        let id: i64 = target
+            .parse()
+            .map_err(|_| KillSwitchError::UnknownOperator(target.clone()))?;
+        if dcc_store::operators::find(store.pool(), id)
+            .await?
+            .is_none()
+        {
+            return Err(KillSwitchError::UnknownOperator(target.clone()));
+        }
     }
     if reason.is_empty()
         || reason.len() > MAX_REASON_LEN

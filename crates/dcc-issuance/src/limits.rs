@@ -1,10 +1,11 @@
-//! Per-pharmacy rate limits: a burst ceiling over a short window and a ceiling over a rolling
-//! day, both counted from the ledger by the group-commit writer in the transaction that would
+//! Per-pharmacy and per-operator rate limits: a burst ceiling over a short window and a ceiling
+//! over a rolling day, both counted from the ledger by the group-commit writer in the transaction that would
 //! record the certificate, so they hold across every instance on one database.
 //!
 //! Defaults from the 2021 figures (german-context.md §3.6): about 60 certificates per pharmacy
 //! per day on average, peaks in the hundreds; a person at the counter needs minutes per
-//! certificate. 1,000 a day and 30 in ten minutes leave a busy pharmacy room and stop a script.
+//! certificate. 1,000 a day and 30 in ten minutes leave a busy pharmacy room and stop a script;
+//! one person gets 20 in ten minutes (one every 30 seconds) and 400 a day.
 
 use serde::{Deserialize, Serialize};
 
@@ -18,6 +19,10 @@ pub struct RateLimits {
     pub pharmacy_burst: u64,
     /// The burst window, seconds.
     pub burst_window_seconds: i64,
+    /// Certificates per operator in the last 24 hours; 0: no ceiling.
+    pub operator_per_day: u64,
+    /// Certificates per operator in the last `burst_window_seconds`; 0: no ceiling.
+    pub operator_burst: u64,
 }
 
 impl Default for RateLimits {
@@ -26,6 +31,8 @@ impl Default for RateLimits {
             pharmacy_per_day: 1_000,
             pharmacy_burst: 30,
             burst_window_seconds: 600,
+            operator_per_day: 400,
+            operator_burst: 20,
         }
     }
 }
@@ -46,21 +53,36 @@ pub enum LimitExceeded {
         /// Seconds until the window has moved on far enough to try again.
         retry_after: u64,
     },
+    /// One operator's burst ceiling.
+    OperatorBurst {
+        /// Seconds until the window has moved on.
+        retry_after: u64,
+    },
+    /// One operator's daily ceiling.
+    OperatorDaily {
+        /// Seconds until the window has moved on far enough to try again.
+        retry_after: u64,
+    },
 }
 
 impl LimitExceeded {
     /// Seconds the client should wait (`Retry-After`).
     pub fn retry_after(self) -> u64 {
         match self {
-            Self::Burst { retry_after } | Self::Daily { retry_after } => retry_after,
+            Self::Burst { retry_after }
+            | Self::Daily { retry_after }
+            | Self::OperatorBurst { retry_after }
+            | Self::OperatorDaily { retry_after } => retry_after,
         }
     }
 
-    /// `burst` or `daily`.
+    /// `burst`, `daily`, `operator_burst` or `operator_daily`.
     pub fn window(self) -> &'static str {
         match self {
             Self::Burst { .. } => "burst",
             Self::Daily { .. } => "daily",
+            Self::OperatorBurst { .. } => "operator_burst",
+            Self::OperatorDaily { .. } => "operator_daily",
         }
     }
 }
@@ -72,6 +94,8 @@ impl RateLimits {
             pharmacy_per_day: 0,
             pharmacy_burst: 0,
             burst_window_seconds: 600,
+            operator_per_day: 0,
+            operator_burst: 0,
         }
     }
 
@@ -85,8 +109,21 @@ impl RateLimits {
         Self {
             pharmacy_per_day: lower(self.pharmacy_per_day, pharmacy_per_day),
             pharmacy_burst: lower(self.pharmacy_burst, pharmacy_burst),
-            burst_window_seconds: self.burst_window_seconds,
+            ..self
         }
+    }
+
+    /// Whether an operator with these recent counts may record one more certificate.
+    pub fn check_operator(&self, per_day: u64, in_burst_window: u64) -> Result<(), LimitExceeded> {
+        if self.operator_per_day > 0 && per_day >= self.operator_per_day {
+            return Err(LimitExceeded::OperatorDaily { retry_after: 3_600 });
+        }
+        if self.operator_burst > 0 && in_burst_window >= self.operator_burst {
+            return Err(LimitExceeded::OperatorBurst {
+                retry_after: u64::try_from(self.burst_window_seconds.max(1)).unwrap_or(600),
+            });
+        }
+        Ok(())
     }
 
     /// Whether a pharmacy with these recent counts may record one more certificate.
@@ -114,6 +151,8 @@ mod tests {
             pharmacy_per_day: 10,
             pharmacy_burst: 3,
             burst_window_seconds: 60,
+            operator_per_day: 5,
+            operator_burst: 2,
         };
         assert_eq!(limits.check(9, 2), Ok(()));
         assert_eq!(
@@ -125,6 +164,19 @@ mod tests {
             Err(LimitExceeded::Daily { retry_after: 3_600 })
         );
         assert_eq!(RateLimits::unlimited().check(u64::MAX, u64::MAX), Ok(()));
+        assert_eq!(limits.check_operator(4, 1), Ok(()));
+        assert_eq!(
+            limits.check_operator(4, 2),
+            Err(LimitExceeded::OperatorBurst { retry_after: 60 })
+        );
+        assert_eq!(
+            limits.check_operator(5, 0),
+            Err(LimitExceeded::OperatorDaily { retry_after: 3_600 })
+        );
+        assert_eq!(
+            RateLimits::unlimited().check_operator(u64::MAX, u64::MAX),
+            Ok(())
+        );
     }
 
     #[test]
@@ -157,6 +209,7 @@ mod tests {
             pharmacy_per_day: 50,
             pharmacy_burst: 2,
             burst_window_seconds: 60,
+            ..RateLimits::default()
         };
         assert_eq!(strict.lowered(5, 100), strict);
     }
@@ -167,5 +220,6 @@ mod tests {
         assert_eq!(limits.pharmacy_per_day, 1_000);
         assert_eq!(limits.pharmacy_burst, 30);
         assert_eq!(limits.burst_window_seconds, 600);
+        assert_eq!((limits.operator_per_day, limits.operator_burst), (400, 20));
     }
 }

@@ -18,7 +18,15 @@
 //!
 //! If a batch fails as a whole (a database error), every job in it is retried in a transaction
 //! of its own, so one bad row cannot fail the requests it happened to share a batch with, and
-//! each request gets the precise error of its own write.
+//! each request gets the precise error of its own write. If the batch failed because the
+//! database is unreachable ([`StoreError::is_unavailable`]), retrying alone could only fail the
+//! same way, one wait at a time, so every job fails at once with [`StoreError::Unavailable`].
+//! A transaction that takes longer than [`WriterSettings::write_timeout`] is abandoned the same
+//! way: a database that stops answering (a network partition) would otherwise hold the one
+//! writer, and with it every request, until TCP gives up. An abandoned transaction is rolled
+//! back by the database, or committed if its commit had already arrived; either way the
+//! request was not answered with a certificate, which is the crash case the idempotency key
+//! covers.
 //!
 //! With anomaly detection on ([`RecordPolicy::anomaly`]), the writer also reads the throttles
 //! of the batch's pharmacies next to the locks, and after answering a committed batch it hands
@@ -28,12 +36,12 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-
-use dcc_store::throttles::{self, Throttle};
+use std::time::{Duration, Instant};
 
 use dcc_store::audit::AuditRecord;
 use dcc_store::ledger::{self, KeptResponse, LedgerEntry, RecentCount};
 use dcc_store::locks::{self, LockScope};
+use dcc_store::throttles::{self, Throttle};
 use dcc_store::{Store, StoreError};
 use tokio::sync::{mpsc, oneshot};
 
@@ -121,6 +129,46 @@ impl RecordPolicy {
     }
 }
 
+/// How the writer bounds and reports its transactions. The default bounds nothing and
+/// measures nothing.
+#[derive(Clone, Default)]
+pub struct WriterSettings {
+    /// The longest a transaction may take, connection included, before its jobs fail with
+    /// [`StoreError::Unavailable`]; `None` waits as long as the database does.
+    pub write_timeout: Option<Duration>,
+    /// Measures every transaction, for metrics.
+    pub timing: Option<WriteTiming>,
+}
+
+/// Reports the duration of each transaction the writer runs. `now` reads a monotonic clock,
+/// passed in because this crate reads no clock itself; `observe` receives the duration and
+/// the number of jobs, for committed and failed transactions alike.
+#[derive(Clone)]
+pub struct WriteTiming {
+    /// A monotonic clock (`Instant::now` at the server's edge).
+    pub now: fn() -> Instant,
+    /// Called after every transaction with its duration and number of jobs.
+    pub observe: Arc<dyn Fn(Duration, usize) + Send + Sync>,
+}
+
+impl std::fmt::Debug for WriteTiming {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter
+            .debug_struct("WriteTiming")
+            .finish_non_exhaustive()
+    }
+}
+
+impl std::fmt::Debug for WriterSettings {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter
+            .debug_struct("WriterSettings")
+            .field("write_timeout", &self.write_timeout)
+            .field("timing", &self.timing.is_some())
+            .finish()
+    }
+}
+
 /// What the writer has done so far (for metrics and tests).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct RecorderStats {
@@ -142,10 +190,20 @@ struct Counters {
 impl Recorder {
     /// Starts the writer task on the current tokio runtime.
     pub fn start(store: Store, policy: RecordPolicy) -> Self {
+        Self::start_with(store, policy, WriterSettings::default())
+    }
+
+    /// Starts the writer task with a bound on each transaction and/or its measurement.
+    pub fn start_with(store: Store, policy: RecordPolicy, settings: WriterSettings) -> Self {
         let (sender, receiver) = mpsc::channel(QUEUE_CAPACITY);
         let counters = Arc::new(Counters::default());
         let anomaly = policy.anomaly.clone();
-        tokio::spawn(run(store, policy, receiver, counters.clone()));
+        let writer = Writer {
+            store,
+            policy,
+            settings,
+        };
+        tokio::spawn(run(writer, receiver, counters.clone()));
         Self {
             sender,
             counters,
@@ -217,12 +275,42 @@ enum Work {
     Barrier,
 }
 
-async fn run(
+/// What the writer task owns.
+struct Writer {
     store: Store,
     policy: RecordPolicy,
-    mut receiver: mpsc::Receiver<Job>,
-    counters: Arc<Counters>,
-) {
+    settings: WriterSettings,
+}
+
+impl Writer {
+    /// [`write`] within the configured bound, measured.
+    async fn write(&self, works: &[Work]) -> Result<Vec<RecordOutcome>, StoreError> {
+        let started = self.settings.timing.as_ref().map(|timing| (timing.now)());
+        let writing = write(&self.store, &self.policy, works);
+        let outcome = match self.settings.write_timeout {
+            Some(limit) => tokio::time::timeout(limit, writing)
+                .await
+                .unwrap_or_else(|_| {
+                    tracing::warn!(
+                        jobs = works.len(),
+                        limit_ms = u64::try_from(limit.as_millis()).unwrap_or(u64::MAX),
+                        "a write transaction timed out; its jobs fail"
+                    );
+                    Err(StoreError::Unavailable)
+                }),
+            None => writing.await,
+        };
+        if let (Some(timing), Some(started)) = (&self.settings.timing, started) {
+            (timing.observe)(
+                (timing.now)().saturating_duration_since(started),
+                works.len(),
+            );
+        }
+        outcome
+    }
+}
+
+async fn run(writer: Writer, mut receiver: mpsc::Receiver<Job>, counters: Arc<Counters>) {
     let mut jobs = Vec::with_capacity(MAX_BATCH);
     while receiver.recv_many(&mut jobs, MAX_BATCH).await > 0 {
         let mut barriers = Vec::new();
@@ -239,7 +327,7 @@ async fn run(
         let mut recorded: Vec<&LedgerEntry> = Vec::new();
         let written = match works.is_empty() {
             true => None,
-            false => Some(write(&store, &policy, &works).await),
+            false => Some(writer.write(&works).await),
         };
         match written {
             None => {}
@@ -261,10 +349,16 @@ async fn run(
                     let _ = reply.send(Err(error.into()));
                 }
             }
+            Some(Err(batch_error)) if batch_error.is_unavailable() => {
+                tracing::warn!(%batch_error, jobs = works.len(), "the database is unavailable; the batch's jobs fail");
+                for reply in replies {
+                    let _ = reply.send(Err(StoreError::Unavailable.into()));
+                }
+            }
             Some(Err(batch_error)) => {
                 tracing::warn!(%batch_error, jobs = works.len(), "batch write failed; writing its jobs one by one");
                 for (work, reply) in works.iter().zip(replies) {
-                    let outcome = write(&store, &policy, std::slice::from_ref(work)).await;
+                    let outcome = writer.write(std::slice::from_ref(work)).await;
                     let outcome = match outcome {
                         Ok(outcomes) => outcomes.into_iter().next().ok_or(RecordError::Stopped),
                         Err(error) => Err(error.into()),
@@ -277,10 +371,10 @@ async fn run(
             }
         }
         // The batch is answered; detection runs before the next batch is written.
-        if let Some(anomaly) = &policy.anomaly
+        if let Some(anomaly) = &writer.policy.anomaly
             && !recorded.is_empty()
         {
-            anomaly.after_commit(&store, &recorded).await;
+            anomaly.after_commit(&writer.store, &recorded).await;
         }
         for barrier in barriers {
             let _ = barrier.send(Ok(RecordOutcome::Recorded));
@@ -306,18 +400,31 @@ async fn write(
         let telematik_id = record.entry.telematik_id.as_str();
         let refusal = if !checks.active.contains(telematik_id) {
             Some(RecordOutcome::PharmacyNotActive)
-        } else if let Some(reason) = checks.lock_reason(telematik_id) {
+        } else if let Some(reason) = checks.lock_reason(telematik_id, record.entry.operator_id) {
             Some(RecordOutcome::Locked {
                 reason: reason.to_owned(),
             })
         } else {
+            let operator = record.entry.operator_id;
             let limits = checks.limits(&policy.limits, telematik_id);
-            let count = checks.counts.entry(telematik_id.to_owned()).or_default();
-            match limits.check(count.long, count.short) {
+            let pharmacy_count = checks.counts.entry(telematik_id.to_owned()).or_default();
+            let operator_count = operator.map(|id| *checks.operator_counts.entry(id).or_default());
+            let verdict = limits
+                .check(pharmacy_count.long, pharmacy_count.short)
+                .and_then(|()| match operator_count {
+                    Some(count) => limits.check_operator(count.long, count.short),
+                    None => Ok(()),
+                });
+            match verdict {
                 Err(exceeded) => Some(RecordOutcome::RateLimited(exceeded)),
                 Ok(()) => {
-                    count.long += 1;
-                    count.short += 1;
+                    pharmacy_count.long += 1;
+                    pharmacy_count.short += 1;
+                    if let Some(count) = operator.and_then(|id| checks.operator_counts.get_mut(&id))
+                    {
+                        count.long += 1;
+                        count.short += 1;
+                    }
                     candidates.push(record.entry.clone());
                     None
                 }
@@ -365,8 +472,10 @@ struct Checks {
     active: HashSet<String>,
     all_lock: Option<String>,
     pharmacy_locks: HashMap<String, String>,
+    operator_locks: HashMap<String, String>,
     throttles: HashMap<String, Throttle>,
     counts: HashMap<String, RecentCount>,
+    operator_counts: HashMap<i64, RecentCount>,
 }
 
 impl Checks {
@@ -388,8 +497,10 @@ impl Checks {
                 active: HashSet::new(),
                 all_lock: None,
                 pharmacy_locks: HashMap::new(),
+                operator_locks: HashMap::new(),
                 throttles: HashMap::new(),
                 counts: HashMap::new(),
+                operator_counts: HashMap::new(),
             });
         }
         let pharmacies: Vec<&str> = pharmacies.into_iter().collect();
@@ -402,7 +513,34 @@ impl Checks {
                 LockScope::Pharmacy(telematik_id) => {
                     pharmacy_locks.insert(telematik_id, lock.reason);
                 }
-                _ => {}
+                LockScope::Operator(_) => {}
+            }
+        }
+        let mut operator_locks = HashMap::new();
+        let mut operator_counts = HashMap::new();
+        let operators: Vec<i64> = works
+            .iter()
+            .filter_map(|work| match work {
+                Work::Issued(record) => record.entry.operator_id,
+                Work::Audit { .. } | Work::Barrier => None,
+            })
+            .collect::<HashSet<i64>>()
+            .into_iter()
+            .collect();
+        if !operators.is_empty() {
+            for lock in locks::operator_locks(tx).await? {
+                if let LockScope::Operator(id) = lock.scope {
+                    operator_locks.insert(id, lock.reason);
+                }
+            }
+            if policy.limits.operator_per_day > 0 || policy.limits.operator_burst > 0 {
+                operator_counts = ledger::recent_counts_by_operator(
+                    tx,
+                    &operators,
+                    latest - DAY_SECONDS,
+                    latest - policy.limits.burst_window_seconds,
+                )
+                .await?;
             }
         }
         let throttles = match policy.anomaly {
@@ -420,8 +558,10 @@ impl Checks {
             active,
             all_lock,
             pharmacy_locks,
+            operator_locks,
             throttles,
             counts,
+            operator_counts,
         })
     }
 
@@ -435,11 +575,16 @@ impl Checks {
         }
     }
 
-    /// The reason of the lock that stops this pharmacy, if any (`all` first).
-    fn lock_reason(&self, telematik_id: &str) -> Option<&str> {
+    /// The reason of the lock that stops this pharmacy or operator, if any (`all` first).
+    fn lock_reason(&self, telematik_id: &str, operator_id: Option<i64>) -> Option<&str> {
         self.all_lock
             .as_deref()
             .or_else(|| self.pharmacy_locks.get(telematik_id).map(String::as_str))
+            .or_else(|| {
+                operator_id
+                    .and_then(|id| self.operator_locks.get(&id.to_string()))
+                    .map(String::as_str)
+            })
     }
 }
 
@@ -449,5 +594,6 @@ fn issued_event(entry: &LedgerEntry) -> AuditEvent {
         uvci: entry.uvci.clone(),
         certificate_type: entry.certificate_type.as_str(),
         kid: entry.kid.clone(),
+        operator_id: entry.operator_id,
     }
 }

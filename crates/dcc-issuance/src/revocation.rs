@@ -57,6 +57,16 @@ pub enum Selection {
         /// End of the window.
         until: i64,
     },
+    /// One operator's certificates issued from `from` to `until` (unix seconds, both
+    /// included), whichever pharmacy's they are.
+    OperatorWindow {
+        /// The operator's id.
+        operator_id: i64,
+        /// Start of the window.
+        from: i64,
+        /// End of the window.
+        until: i64,
+    },
 }
 
 /// What a revocation did.
@@ -73,11 +83,17 @@ pub struct RevocationOutcome {
 #[non_exhaustive]
 pub enum RevocationError {
     /// No certificate was named.
-    #[error("no certificate selected: name UVCIs, a CSV file, or a pharmacy and a time window")]
+    #[error(
+        "no certificate selected: name UVCIs, a CSV file, or a pharmacy or an operator and a time \
+         window"
+    )]
     EmptySelection,
     /// Some selected UVCIs are not in the ledger; nothing was revoked.
     #[error("not issued here (nothing was revoked): {}", .0.join(", "))]
     UnknownCertificates(Vec<String>),
+    /// No operator has this id.
+    #[error("no operator has the id {0}")]
+    UnknownOperator(i64),
     /// The window ends before it starts.
     #[error("the time window ends before it starts")]
     InvalidWindow,
@@ -133,6 +149,34 @@ pub async fn revoke(
             let revoked = dcc_store::revocation::revoke_window(
                 &mut tx,
                 telematik_id,
+                *from,
+                *until,
+                reason.as_str(),
+                now,
+            )
+            .await?;
+            RevocationOutcome {
+                revoked,
+                ..RevocationOutcome::default()
+            }
+        }
+        Selection::OperatorWindow {
+            operator_id,
+            from,
+            until,
+        } => {
+            if until < from {
+                return Err(RevocationError::InvalidWindow);
+            }
+            if dcc_store::operators::find(&mut *tx, *operator_id)
+                .await?
+                .is_none()
+            {
+                return Err(RevocationError::UnknownOperator(*operator_id));
+            }
+            let revoked = dcc_store::revocation::revoke_operator_window(
+                &mut tx,
+                *operator_id,
                 *from,
                 *until,
                 reason.as_str(),

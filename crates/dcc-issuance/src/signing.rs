@@ -115,6 +115,15 @@ pub enum SigningError {
     /// Encoding or the signing key failed.
     #[error(transparent)]
     Encode(#[from] EncodeError),
+    /// The store of a type's key (an HSM) did not answer a probe.
+    #[error("the key store of the {certificate_type} key cannot sign now: {source}")]
+    KeyUnavailable {
+        /// The type whose key it is.
+        certificate_type: CertificateType,
+        /// What the key store reported.
+        #[source]
+        source: dcc_core::signer::SignerError,
+    },
 }
 
 impl SigningKeys {
@@ -205,6 +214,27 @@ impl CertificateServer {
             .values()
             .map(|type_signer| type_signer.dsc.clone())
             .collect()
+    }
+
+    /// Asks the stores of the active keys whether they can sign (one round trip per HSM key;
+    /// file keys have nothing to ask). `None` when no active key is in an HSM; otherwise the
+    /// first failure, naming the type whose key failed.
+    pub fn probe_keys(&self) -> Option<Result<(), SigningError>> {
+        let keys = self.snapshot();
+        let mut probed = None;
+        for (certificate_type, type_signer) in &keys.active {
+            match type_signer.signer.probe() {
+                None => {}
+                Some(Ok(())) => probed = Some(Ok(())),
+                Some(Err(source)) => {
+                    return Some(Err(SigningError::KeyUnavailable {
+                        certificate_type: *certificate_type,
+                        source,
+                    }));
+                }
+            }
+        }
+        probed
     }
 
     /// Signs a payload at `now` (seconds since 1970).

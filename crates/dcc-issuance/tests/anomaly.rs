@@ -48,6 +48,7 @@ on_both_backends!(
     volume_is_compared_with_the_ledgers_same_hours,
     holder_history_is_read_from_the_ledger,
     one_holder_many_times_is_one_alert,
+    lock_operator_stops_the_operator_not_the_colleague,
     alerts_are_acknowledged_with_a_comment_only,
 );
 
@@ -140,6 +141,7 @@ fn entry(n: usize, telematik_id: &str, at: i64) -> LedgerEntry {
         holder_key: Some(format!("{n:064}")),
         country_code_uci_hash: None,
         signature_hash: None,
+        operator_id: None,
     }
 }
 
@@ -413,6 +415,61 @@ async fn one_holder_many_times_is_one_alert(store: Store, _url: String) {
     // refresh_seconds).
     assert_eq!(open[0].occurrences, 5);
     assert_eq!(open[0].evidence["certificates"], 8);
+}
+
+async fn operator(store: &Store, username: &str) -> i64 {
+    let mut tx = store.begin().await.unwrap();
+    let id = dcc_store::operators::insert(
+        &mut tx,
+        &dcc_store::operators::NewOperator {
+            scope: PHARMACY,
+            username,
+            role: "pharmacist",
+            password_hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA",
+            totp_secret: None,
+            created_at: 0,
+        },
+    )
+    .await
+    .unwrap();
+    dcc_store::commit(tx).await.unwrap();
+    id
+}
+
+/// With `off_hours` set to `lock_operator`, the operator who issued on a Sunday is locked; a
+/// colleague of the same pharmacy issues on.
+async fn lock_operator_stops_the_operator_not_the_colleague(store: Store, _url: String) {
+    register(&store, PHARMACY, "APO1").await;
+    let insider = operator(&store, "pta").await;
+    let colleague = operator(&store, "apothekerin").await;
+    let mut settings = AnomalySettings::default();
+    settings.off_hours.action = dcc_anomaly::action::Action::LockOperator;
+    let recorder = recorder(&store, settings);
+    let sunday = local(datetime!(2026-03-08 12:00));
+    let by = |n: usize, operator_id: i64, at: i64| {
+        let mut certificate = entry(n, PHARMACY, at);
+        certificate.operator_id = Some(operator_id);
+        record(certificate)
+    };
+    let first = recorder.issued(by(0, insider, sunday)).await.unwrap();
+    assert_eq!(first, RecordOutcome::Recorded);
+    let again = recorder.issued(by(1, insider, sunday + 60)).await.unwrap();
+    assert_eq!(
+        again,
+        RecordOutcome::Locked {
+            reason: "anomaly_off_hours".into()
+        }
+    );
+    let monday = local(datetime!(2026-03-09 09:00));
+    let other = recorder.issued(by(2, colleague, monday)).await.unwrap();
+    assert_eq!(other, RecordOutcome::Recorded);
+    let in_force = locks::list(store.pool()).await.unwrap();
+    assert_eq!(in_force.len(), 1);
+    assert_eq!(in_force[0].scope, LockScope::Operator(insider.to_string()));
+    let open = alerts::list(&store, true, 10).await.unwrap();
+    assert_eq!(open.len(), 1);
+    assert_eq!(open[0].operator_id, Some(insider.to_string()));
+    assert_eq!(open[0].evidence["operator"], insider.to_string());
 }
 
 async fn alerts_are_acknowledged_with_a_comment_only(store: Store, _url: String) {

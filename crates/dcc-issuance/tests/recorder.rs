@@ -9,15 +9,20 @@
 
 use std::collections::HashMap;
 use std::future::Future;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
 
 use dcc_issuance::audit::AuditEvent;
 use dcc_issuance::kill_switch::{self, KillSwitchError};
 use dcc_issuance::limits::{LimitExceeded, RateLimits};
-use dcc_issuance::recorder::{IssuedRecord, RecordOutcome, RecordPolicy, Recorder};
+use dcc_issuance::recorder::{
+    IssuedRecord, RecordError, RecordOutcome, RecordPolicy, Recorder, WriteTiming, WriterSettings,
+};
 use dcc_store::ledger::{self, CertificateType, LedgerEntry};
 use dcc_store::locks::LockScope;
 use dcc_store::pharmacies::{self, NewPharmacy, PharmacyStatus};
-use dcc_store::{Backend, Store};
+use dcc_store::{Backend, Store, StoreOptions};
 
 const ACTIVE: &str = "3-SMC-B-Testkarte-883110000095954";
 const SUSPENDED: &str = "3-SMC-B-Testkarte-883110000129068";
@@ -189,6 +194,7 @@ fn record(n: usize) -> IssuedRecord {
             holder_key: None,
             country_code_uci_hash: None,
             signature_hash: None,
+            operator_id: None,
         },
         hc1: format!("HC1:{n}"),
         keep_until: T0 + 3600,
@@ -335,6 +341,7 @@ async fn rate_limits_count_the_ledger_and_the_batch(store: Store) {
             pharmacy_per_day: 5,
             pharmacy_burst: 3,
             burst_window_seconds: 600,
+            ..RateLimits::unlimited()
         }),
     );
     let at = |n: usize, time: i64| {
@@ -386,4 +393,126 @@ async fn rate_limits_count_the_ledger_and_the_batch(store: Store) {
         recorder.issued(at(22, T0 + 1_300)).await.unwrap(),
         RecordOutcome::RateLimited(LimitExceeded::Daily { retry_after: 3_600 })
     );
+}
+
+#[expect(clippy::disallowed_methods, reason = "the tests measure waits")]
+fn instant() -> Instant {
+    Instant::now()
+}
+
+/// Writer settings that count transactions, bounded by `write_timeout`.
+fn counted(write_timeout: Duration) -> (WriterSettings, Arc<AtomicUsize>) {
+    let transactions = Arc::new(AtomicUsize::new(0));
+    let counter = transactions.clone();
+    let settings = WriterSettings {
+        write_timeout: Some(write_timeout),
+        timing: Some(WriteTiming {
+            now: instant,
+            observe: Arc::new(move |_, _| {
+                counter.fetch_add(1, Ordering::SeqCst);
+            }),
+        }),
+    };
+    (settings, transactions)
+}
+
+/// Submits `count` records at once; every outcome.
+async fn submit_all(recorder: &Recorder, count: usize) -> Vec<Result<RecordOutcome, RecordError>> {
+    let handles: Vec<_> = (1..=count)
+        .map(|n| {
+            let recorder = recorder.clone();
+            tokio::spawn(async move { recorder.issued(record(n * 10 + 1)).await })
+        })
+        .collect();
+    let mut outcomes = Vec::new();
+    for handle in handles {
+        outcomes.push(handle.await.unwrap());
+    }
+    outcomes
+}
+
+/// With no connection to be had, a batch fails as a whole after one acquire wait, instead of
+/// retrying its jobs one wait at a time; once a connection is free again, writes succeed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unreachable_database_fails_the_whole_batch_after_one_wait() {
+    // An in-memory SQLite store has exactly one connection; a held transaction takes it.
+    let options = StoreOptions {
+        acquire_timeout: Duration::from_millis(300),
+    };
+    let store = Store::connect_with("sqlite::memory:", options)
+        .await
+        .unwrap();
+    register(&store, ACTIVE, "APO1", PharmacyStatus::Active).await;
+    let (settings, transactions) = counted(Duration::from_secs(10));
+    let recorder = Recorder::start_with(store.clone(), policy(), settings);
+    let held = store.begin().await.unwrap();
+    let started = instant();
+    let outcomes = submit_all(&recorder, 8).await;
+    let waited = started.elapsed();
+    for outcome in &outcomes {
+        match outcome {
+            Err(RecordError::Store(error)) => assert!(error.is_unavailable(), "{error:?}"),
+            other => panic!("expected store unavailable, got {other:?}"),
+        }
+    }
+    // One by one, eight jobs would wait 8 × 300 ms.
+    assert!(waited < Duration::from_millis(1500), "{waited:?}");
+    let failed_transactions = transactions.load(Ordering::SeqCst);
+    assert!(
+        (1..=3).contains(&failed_transactions),
+        "{failed_transactions}"
+    );
+    drop(held);
+    assert_eq!(
+        recorder.issued(record(1)).await.unwrap(),
+        RecordOutcome::Recorded
+    );
+    assert_eq!(
+        ledger::count_by_pharmacy(store.pool(), ACTIVE, 0, i64::MAX)
+            .await
+            .unwrap(),
+        1
+    );
+}
+
+/// A transaction that does not finish (here: waiting for a write lock held elsewhere, as a
+/// database that stops answering would make it wait) is abandoned after the write timeout;
+/// nothing of it remains and the next write succeeds.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hanging_transaction_is_abandoned_after_the_write_timeout() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("store.db").display());
+    let store = Store::connect(&url).await.unwrap();
+    register(&store, ACTIVE, "APO1", PharmacyStatus::Active).await;
+    let (settings, transactions) = counted(Duration::from_millis(300));
+    let recorder = Recorder::start_with(store.clone(), policy(), settings);
+    // `BEGIN IMMEDIATE` takes SQLite's write lock; the writer's own waits for it.
+    let held = store.begin().await.unwrap();
+    let started = instant();
+    let outcome = recorder.issued(record(1)).await;
+    let waited = started.elapsed();
+    assert!(
+        matches!(&outcome, Err(RecordError::Store(error)) if error.is_unavailable()),
+        "{outcome:?}"
+    );
+    assert!(
+        waited >= Duration::from_millis(250) && waited < Duration::from_secs(3),
+        "{waited:?}"
+    );
+    assert_eq!(transactions.load(Ordering::SeqCst), 1);
+    held.rollback().await.unwrap();
+    assert_eq!(
+        ledger::count_by_pharmacy(store.pool(), ACTIVE, 0, i64::MAX)
+            .await
+            .unwrap(),
+        0
+    );
+    assert_eq!(
+        recorder.issued(record(11)).await.unwrap(),
+        RecordOutcome::Recorded
+    );
+}
+
+fn policy() -> RecordPolicy {
+    RecordPolicy::limits_only(RateLimits::unlimited())
 }

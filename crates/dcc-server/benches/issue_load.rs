@@ -375,6 +375,30 @@ async fn run_on(
     .unwrap();
     let url = format!("https://localhost:{}{ISSUE_PATH}", portal.local_addr.port());
     let service_ca = std::fs::read(dir.join("pki/service/ca.pem")).unwrap();
+    // Every load pharmacy signs in once, as an operator would, with password and TOTP.
+    let base = format!("https://localhost:{}", portal.local_addr.port());
+    let mut tokens = std::collections::HashMap::new();
+    for (i, id) in pharmacy_ids.iter().enumerate() {
+        let issued = pki
+            .institutions()
+            .iter()
+            .find(|(telematik_id, _)| telematik_id.as_str() == id)
+            .map(|(_, issued)| issued)
+            .unwrap();
+        let identity = format!(
+            "{}{}{}",
+            issued.certificate_pem(),
+            pki.smcb_ca().certificate().to_pem(),
+            issued.private_key_pem()
+        );
+        let client = reqwest::Client::builder()
+            .tls_certs_only([reqwest::Certificate::from_pem(&service_ca).unwrap()])
+            .identity(reqwest::Identity::from_pem(identity.as_bytes()).unwrap())
+            .build()
+            .unwrap();
+        let token = sign_in_operator(&store, &client, &base, id, i).await;
+        tokens.insert(id.clone(), token);
+    }
     let clients: Vec<reqwest::Client> = (0..settings.clients)
         .map(|i| {
             let id = &pharmacy_ids[i % pharmacy_ids.len()];
@@ -390,7 +414,13 @@ async fn run_on(
                 pki.smcb_ca().certificate().to_pem(),
                 issued.private_key_pem()
             );
+            let mut headers = reqwest::header::HeaderMap::new();
+            headers.insert(
+                reqwest::header::AUTHORIZATION,
+                format!("Bearer {}", tokens[id]).parse().unwrap(),
+            );
             reqwest::Client::builder()
+                .default_headers(headers)
                 .tls_certs_only([reqwest::Certificate::from_pem(&service_ca).unwrap()])
                 .identity(reqwest::Identity::from_pem(identity.as_bytes()).unwrap())
                 .build()
@@ -571,6 +601,50 @@ struct LimitFigures {
     fsync: f64,
     in_process: f64,
     clients: usize,
+}
+
+/// Creates an operator of `telematik_id` and signs it in over the portal's API; the token.
+async fn sign_in_operator(
+    store: &Store,
+    client: &reqwest::Client,
+    base: &str,
+    telematik_id: &str,
+    index: usize,
+) -> String {
+    let secret = dcc_auth::totp::TotpSecret::from_bytes([u8::try_from(index % 256).unwrap(); 20]);
+    let password = "load test password";
+    dcc_issuance::operators::create(
+        store,
+        &dcc_issuance::operators::Actor::CommandLine,
+        &dcc_issuance::operators::NewAccount {
+            scope: telematik_id,
+            username: "load",
+            role: dcc_auth::role::Role::Technician,
+            password,
+            totp_secret: Some(&secret),
+        },
+        wall_now().unix_timestamp(),
+        [7; 16],
+    )
+    .await
+    .unwrap();
+    let answer: serde_json::Value = client
+        .post(format!("{base}/api/auth/login"))
+        .json(&serde_json::json!({
+            "username": "load",
+            "password": password,
+            "totp": secret.code_at(wall_now().unix_timestamp()),
+        }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    answer["token"]
+        .as_str()
+        .unwrap_or_else(|| panic!("sign-in refused: {answer}"))
+        .to_owned()
 }
 
 async fn register(store: &Store, telematik_id: &str, segment: &str) {
@@ -850,6 +924,7 @@ async fn store_transaction(
         holder_key: None,
         country_code_uci_hash: None,
         signature_hash: None,
+        operator_id: None,
     };
     recorder
         .issued(IssuedRecord {
@@ -893,7 +968,14 @@ async fn in_process_issue_rate(
                 holder_key_secret: None,
             };
             issuance
-                .issue(BENCH_PHARMACY, BODY.as_bytes(), None, wall_now(), random)
+                .issue(
+                    BENCH_PHARMACY,
+                    None,
+                    BODY.as_bytes(),
+                    None,
+                    wall_now(),
+                    random,
+                )
                 .await
                 .is_ok()
         }

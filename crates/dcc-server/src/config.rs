@@ -46,6 +46,9 @@ pub enum ConfigError {
 pub struct Config {
     /// `sqlite://…` or `postgres://…`.
     pub database_url: String,
+    /// How the server waits for the database (defaults when the section is absent).
+    #[serde(default)]
+    pub database: DatabaseConfig,
     /// Who issues the certificates.
     pub issuer: IssuerConfig,
     /// The pharmacy portal.
@@ -70,6 +73,57 @@ pub struct Config {
     /// not stored in the file.
     #[serde(skip)]
     pub base_dir: PathBuf,
+}
+
+/// How long the server waits for the database before it reports `store_unavailable`, and
+/// when it stops asking a database that keeps failing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DatabaseConfig {
+    /// How long a request waits for a pooled connection, a new connection included (default
+    /// 2000 ms). Short, so that a database that is down is reported at once.
+    #[serde(default = "default_acquire_timeout_ms")]
+    pub acquire_timeout_ms: u64,
+    /// How long one group-commit transaction may take before its requests fail (default
+    /// 10000 ms); bounds the wait on a database that stops answering without closing the
+    /// connection.
+    #[serde(default = "default_write_timeout_ms")]
+    pub write_timeout_ms: u64,
+    /// Consecutive `store_unavailable` failures after which issuance requests fail at once
+    /// without asking the database (default 3).
+    #[serde(default = "default_breaker_failures")]
+    pub breaker_failures: u32,
+    /// How long they fail at once before one request tries the database again (default
+    /// 2000 ms).
+    #[serde(default = "default_breaker_open_ms")]
+    pub breaker_open_ms: u64,
+}
+
+impl Default for DatabaseConfig {
+    fn default() -> Self {
+        Self {
+            acquire_timeout_ms: default_acquire_timeout_ms(),
+            write_timeout_ms: default_write_timeout_ms(),
+            breaker_failures: default_breaker_failures(),
+            breaker_open_ms: default_breaker_open_ms(),
+        }
+    }
+}
+
+fn default_acquire_timeout_ms() -> u64 {
+    2000
+}
+
+fn default_write_timeout_ms() -> u64 {
+    10_000
+}
+
+fn default_breaker_failures() -> u32 {
+    3
+}
+
+fn default_breaker_open_ms() -> u64 {
+    2000
 }
 
 /// Who issues.
@@ -314,6 +368,7 @@ impl Config {
         };
         Self {
             database_url: format!("sqlite://{}", base_dir.join("dcc.db").display()),
+            database: DatabaseConfig::default(),
             issuer: IssuerConfig {
                 country: "DE".into(),
                 name: "Robert Koch-Institut".into(),
@@ -444,6 +499,23 @@ mod tests {
             config.anomaly.burst.action,
             dcc_anomaly::action::Action::LockPharmacy
         );
+    }
+
+    #[test]
+    fn database_settings_default_when_absent() {
+        let text = Config::development(Path::new("/d")).to_toml().unwrap();
+        assert!(
+            text.contains("[database]\nacquire_timeout_ms = 2000\n"),
+            "{text}"
+        );
+        let start = text.find("[database]").unwrap();
+        let end = start + text[start..].find("\n\n").unwrap();
+        let without = format!("{}{}", &text[..start], &text[end..]);
+        let config: Config = toml::from_str(&without).unwrap();
+        assert_eq!(config.database, DatabaseConfig::default());
+        let custom = text.replace("acquire_timeout_ms = 2000", "acquire_timeout_ms = 250");
+        let config: Config = toml::from_str(&custom).unwrap();
+        assert_eq!(config.database.acquire_timeout_ms, 250);
     }
 
     #[test]

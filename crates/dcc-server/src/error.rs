@@ -4,8 +4,10 @@
 use axum::Json;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use dcc_auth::password::PasswordError;
 use dcc_issuance::billing::StatementError;
 use dcc_issuance::issue::{IssueError, SignServiceError};
+use dcc_issuance::operators::AuthError;
 use dcc_issuance::payload::PayloadError;
 use dcc_issuance::request::RequestError;
 use dcc_issuance::violation::FieldViolation;
@@ -39,6 +41,16 @@ pub enum ApiError {
     RevocationList,
     /// Too many issuance requests at once: answered 503 with `Retry-After` at once.
     Overloaded,
+    /// Signing in, a session or an account operation was refused.
+    Auth(AuthError),
+    /// The request body of an account operation is not the expected JSON; names the field.
+    InvalidBody(String),
+    /// The database failed repeatedly and is not asked for a moment (its circuit breaker is
+    /// open): answered 503 `store_unavailable` with `Retry-After` at once.
+    StoreUnavailable {
+        /// How long the breaker stays open.
+        retry_after: std::time::Duration,
+    },
     /// The certificate was issued but its PNG/SVG/PDF form could not be rendered (a defect:
     /// every issued HC1 string renders). A retry with the same idempotency key gets it.
     Render,
@@ -53,6 +65,12 @@ impl From<StatementError> for ApiError {
 impl From<TrustListPublishError> for ApiError {
     fn from(error: TrustListPublishError) -> Self {
         Self::TrustList(error)
+    }
+}
+
+impl From<AuthError> for ApiError {
+    fn from(error: AuthError) -> Self {
+        Self::Auth(error)
     }
 }
 
@@ -97,6 +115,12 @@ impl IntoResponse for ApiError {
                         .to_owned(),
                     &[],
                 ),
+                Self::StoreUnavailable { .. } => (
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "store_unavailable",
+                    "the service cannot issue certificates right now; try again later".to_owned(),
+                    &[],
+                ),
                 Self::RevocationList => (
                     StatusCode::SERVICE_UNAVAILABLE,
                     "store_unavailable",
@@ -137,6 +161,21 @@ impl IntoResponse for ApiError {
                     "Accept must allow application/pdf, text/csv or application/json".to_owned(),
                     &[],
                 ),
+                Self::Auth(error) => {
+                    let status = auth_status(error);
+                    let message = if status.is_server_error() {
+                        "signing in is unavailable right now; try again later".to_owned()
+                    } else {
+                        error.to_string()
+                    };
+                    (status, error.code(), message, &[])
+                }
+                Self::InvalidBody(message) => (
+                    StatusCode::BAD_REQUEST,
+                    "invalid_body",
+                    message.clone(),
+                    &[],
+                ),
                 Self::Billing(error) => {
                     let status = billing_status(error);
                     let message = if status.is_server_error() {
@@ -162,8 +201,11 @@ impl IntoResponse for ApiError {
                     (status, error.code(), message, violations)
                 }
             };
-        // Overload is counted in the metrics; one log line per refused request would flood.
-        if status.is_server_error() && !matches!(self, Self::Overloaded) {
+        // Overload and an open breaker are counted in the metrics (and the breaker logs when it
+        // opens); one log line per refused request would flood.
+        if status.is_server_error()
+            && !matches!(self, Self::Overloaded | Self::StoreUnavailable { .. })
+        {
             tracing::error!(code, error = ?self, "request failed");
         }
         let mut body = if violations.is_empty() {
@@ -185,6 +227,17 @@ impl IntoResponse for ApiError {
                 }
             }
             Self::Overloaded => retry_after = Some(OVERLOAD_RETRY_AFTER_SECONDS),
+            Self::Auth(AuthError::AccountLocked { until }) => {
+                if let Some(fields) = body.as_object_mut() {
+                    fields.insert("locked_until".to_owned(), json!(until));
+                }
+            }
+            Self::StoreUnavailable {
+                retry_after: open_for,
+            } => {
+                retry_after = Some(open_for.as_secs().max(1));
+            }
+            Self::Issue(IssueError::Store(_)) => retry_after = Some(STORE_RETRY_AFTER_SECONDS),
             _ => {}
         }
         let mut response = (status, Json(body)).into_response();
@@ -194,6 +247,27 @@ impl IntoResponse for ApiError {
                 .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
         }
         response
+    }
+}
+
+fn auth_status(error: &AuthError) -> StatusCode {
+    match error {
+        AuthError::InvalidCredentials
+        | AuthError::TotpInvalid
+        | AuthError::SessionRequired
+        | AuthError::SessionExpired => StatusCode::UNAUTHORIZED,
+        AuthError::SessionBindingMismatch
+        | AuthError::OperatorDisabled
+        | AuthError::ForbiddenRole { .. }
+        | AuthError::ForbiddenScope => StatusCode::FORBIDDEN,
+        AuthError::AccountLocked { .. } => StatusCode::LOCKED,
+        AuthError::Password(PasswordError::TooShort | PasswordError::TooLong)
+        | AuthError::InvalidUsername
+        | AuthError::RoleScopeMismatch => StatusCode::UNPROCESSABLE_ENTITY,
+        AuthError::UsernameTaken => StatusCode::CONFLICT,
+        AuthError::UnknownOperator | AuthError::UnknownPharmacy(_) => StatusCode::NOT_FOUND,
+        AuthError::Store(_) => StatusCode::SERVICE_UNAVAILABLE,
+        _ => StatusCode::INTERNAL_SERVER_ERROR,
     }
 }
 
@@ -234,3 +308,7 @@ fn issue_status(error: &IssueError) -> StatusCode {
 
 /// `Retry-After` of an `overloaded` answer: a second is enough for in-flight requests to finish.
 const OVERLOAD_RETRY_AFTER_SECONDS: u64 = 1;
+
+/// `Retry-After` of a `store_unavailable` answer from a failed database call: about the time a
+/// circuit breaker stays open before the database is tried again.
+const STORE_RETRY_AFTER_SECONDS: u64 = 2;

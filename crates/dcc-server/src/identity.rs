@@ -24,6 +24,8 @@ pub struct PharmacyIdentity {
     pub telematik_id: String,
     /// The certificate's serial number (hex), for the audit log.
     pub certificate_serial: String,
+    /// Hex SHA-256 of the certificate (DER): what operator sessions are bound to.
+    pub certificate_binding: String,
 }
 
 /// Why a chain-valid certificate is still refused (HTTP 403).
@@ -71,6 +73,7 @@ impl ConnectionIdentity {
         Self::Pharmacy(PharmacyIdentity {
             telematik_id: identity.telematik_id().as_str().to_owned(),
             certificate_serial: identity.serial_hex(),
+            certificate_binding: dcc_auth::session::certificate_binding(leaf_der),
         })
     }
 

@@ -1,8 +1,9 @@
 //! Prometheus metrics of the portal, served at `GET /metrics` in the text exposition format:
-//! requests by route and status, issuance latency, certificates by type, the group-commit
-//! writer's queue and batches, refused TLS handshakes by reason, and anomaly detection (alerts
-//! raised and actions taken by this process, open alerts in the database by rule). Counters
-//! only go up; the values carry identifiers and codes, never personal data.
+//! requests by route and status, issuance latency, certificates by type, signer latency, the
+//! group-commit writer's queue, batches and transaction time (the database latency on the
+//! issuing path), the circuit breakers, refused TLS handshakes by reason, and anomaly detection
+//! (alerts raised and actions taken by this process, open alerts in the database by rule).
+//! Counters only go up; the values carry identifiers and codes, never personal data.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -22,21 +23,58 @@ use crate::portal::PortalState;
 /// Upper bounds of the issuance latency histogram, seconds.
 pub const LATENCY_BUCKETS: [f64; 10] = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0];
 
+/// Upper bounds of the signer latency histogram, seconds: an in-process signature takes tens
+/// of microseconds, a certificate server over the network a millisecond or more.
+pub const SIGNER_BUCKETS: [f64; 12] = [
+    0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0,
+];
+
+/// Upper bounds of the group-commit transaction histogram, seconds.
+pub const TRANSACTION_BUCKETS: [f64; 12] = [
+    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 2.5, 10.0,
+];
+
 /// The portal's counters.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Metrics {
     requests: Mutex<BTreeMap<(String, u16), u64>>,
     certificates: Mutex<BTreeMap<&'static str, u64>>,
     handshake_failures: Mutex<BTreeMap<&'static str, u64>>,
-    latency_buckets: [AtomicU64; LATENCY_BUCKETS.len()],
-    latency_count: AtomicU64,
-    latency_sum_micros: AtomicU64,
+    issuance: Histogram,
+    signer: Histogram,
+    transactions: Histogram,
+}
+
+/// What the metrics read from other parts at scrape time.
+#[derive(Debug, Clone, Default)]
+pub struct Gauges {
+    /// Writes waiting for the group-commit writer.
+    pub queue_depth: usize,
+    /// Transactions the writer committed.
+    pub batches: u64,
+    /// Writes in them.
+    pub jobs: u64,
+    /// Each circuit breaker's dependency and whether it is open.
+    pub circuits: Vec<(&'static str, bool)>,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
 }
 
 impl Metrics {
     /// An empty set of counters.
     pub fn new() -> Self {
-        Self::default()
+        Self {
+            requests: Mutex::default(),
+            certificates: Mutex::default(),
+            handshake_failures: Mutex::default(),
+            issuance: Histogram::new(&LATENCY_BUCKETS),
+            signer: Histogram::new(&SIGNER_BUCKETS),
+            transactions: Histogram::new(&TRANSACTION_BUCKETS),
+        }
     }
 
     /// Counts a request answered with `status` on `route` (the matched route pattern).
@@ -49,15 +87,17 @@ impl Metrics {
     /// Counts an issued certificate of type `kind` (`v`, `t`, `r`) and its latency.
     pub fn issued(&self, kind: &'static str, latency: Duration) {
         *lock(&self.certificates).entry(kind).or_default() += 1;
-        let seconds = latency.as_secs_f64();
-        for (bucket, bound) in self.latency_buckets.iter().zip(LATENCY_BUCKETS) {
-            if seconds <= bound {
-                bucket.fetch_add(1, Ordering::Relaxed);
-            }
-        }
-        self.latency_count.fetch_add(1, Ordering::Relaxed);
-        let micros = u64::try_from(latency.as_micros()).unwrap_or(u64::MAX);
-        self.latency_sum_micros.fetch_add(micros, Ordering::Relaxed);
+        self.issuance.observe(latency);
+    }
+
+    /// Records how long one call to the certificate server took (answered or not).
+    pub fn signed(&self, latency: Duration) {
+        self.signer.observe(latency);
+    }
+
+    /// Records how long one group-commit transaction took (committed or not).
+    pub fn transaction(&self, latency: Duration) {
+        self.transactions.observe(latency);
     }
 
     /// Counts a refused TLS handshake or connection identity by its stable code.
@@ -65,8 +105,8 @@ impl Metrics {
         *lock(&self.handshake_failures).entry(reason).or_default() += 1;
     }
 
-    /// The text exposition, with the writer's figures added.
-    pub fn render(&self, queue_depth: usize, batches: u64, jobs: u64) -> String {
+    /// The text exposition, with the figures read at scrape time added.
+    pub fn render(&self, gauges: &Gauges) -> String {
         let mut out = String::new();
         out.push_str("# HELP dcc_requests_total Requests answered, by route and status.\n");
         out.push_str("# TYPE dcc_requests_total counter\n");
@@ -84,20 +124,21 @@ impl Metrics {
                 "dcc_certificates_issued_total{{type=\"{kind}\"}} {count}"
             );
         }
-        out.push_str("# HELP dcc_issuance_seconds Time from request to committed certificate.\n");
-        out.push_str("# TYPE dcc_issuance_seconds histogram\n");
-        for (bucket, bound) in self.latency_buckets.iter().zip(LATENCY_BUCKETS) {
-            let _ = writeln!(
-                out,
-                "dcc_issuance_seconds_bucket{{le=\"{bound}\"}} {}",
-                bucket.load(Ordering::Relaxed)
-            );
-        }
-        let count = self.latency_count.load(Ordering::Relaxed);
-        let sum = self.latency_sum_micros.load(Ordering::Relaxed) as f64 / 1e6;
-        let _ = writeln!(out, "dcc_issuance_seconds_bucket{{le=\"+Inf\"}} {count}");
-        let _ = writeln!(out, "dcc_issuance_seconds_sum {sum}");
-        let _ = writeln!(out, "dcc_issuance_seconds_count {count}");
+        self.issuance.render(
+            &mut out,
+            "dcc_issuance_seconds",
+            "Time from request to committed certificate.",
+        );
+        self.signer.render(
+            &mut out,
+            "dcc_signer_seconds",
+            "Time of one call to the certificate server (in the process or over the network).",
+        );
+        self.transactions.render(
+            &mut out,
+            "dcc_store_transaction_seconds",
+            "Time of one group-commit transaction, connection included (database latency).",
+        );
         out.push_str("# HELP dcc_tls_handshake_failures_total Refused connections, by reason.\n");
         out.push_str("# TYPE dcc_tls_handshake_failures_total counter\n");
         for (reason, count) in lock(&self.handshake_failures).iter() {
@@ -108,13 +149,24 @@ impl Metrics {
         }
         out.push_str("# HELP dcc_writer_queue_depth Writes waiting for the group-commit writer.\n");
         out.push_str("# TYPE dcc_writer_queue_depth gauge\n");
-        let _ = writeln!(out, "dcc_writer_queue_depth {queue_depth}");
+        let _ = writeln!(out, "dcc_writer_queue_depth {}", gauges.queue_depth);
         out.push_str("# HELP dcc_writer_batches_total Transactions committed by the writer.\n");
         out.push_str("# TYPE dcc_writer_batches_total counter\n");
-        let _ = writeln!(out, "dcc_writer_batches_total {batches}");
+        let _ = writeln!(out, "dcc_writer_batches_total {}", gauges.batches);
         out.push_str("# HELP dcc_writer_jobs_total Writes committed by the writer.\n");
         out.push_str("# TYPE dcc_writer_jobs_total counter\n");
-        let _ = writeln!(out, "dcc_writer_jobs_total {jobs}");
+        let _ = writeln!(out, "dcc_writer_jobs_total {}", gauges.jobs);
+        out.push_str(
+            "# HELP dcc_circuit_open Whether calls to a dependency fail at once (1) or go out (0).\n",
+        );
+        out.push_str("# TYPE dcc_circuit_open gauge\n");
+        for (dependency, open) in &gauges.circuits {
+            let _ = writeln!(
+                out,
+                "dcc_circuit_open{{dependency=\"{dependency}\"}} {}",
+                u8::from(*open)
+            );
+        }
         out
     }
 }
@@ -167,6 +219,55 @@ pub fn render_anomaly(stats: &AnomalyStats, open: Option<&[(String, u64)]>) -> S
     out
 }
 
+/// A Prometheus histogram with fixed bucket bounds (seconds).
+#[derive(Debug)]
+struct Histogram {
+    bounds: &'static [f64],
+    buckets: Vec<AtomicU64>,
+    count: AtomicU64,
+    sum_nanos: AtomicU64,
+}
+
+impl Histogram {
+    fn new(bounds: &'static [f64]) -> Self {
+        Self {
+            bounds,
+            buckets: bounds.iter().map(|_| AtomicU64::new(0)).collect(),
+            count: AtomicU64::new(0),
+            sum_nanos: AtomicU64::new(0),
+        }
+    }
+
+    fn observe(&self, value: Duration) {
+        let seconds = value.as_secs_f64();
+        for (bucket, bound) in self.buckets.iter().zip(self.bounds) {
+            if seconds <= *bound {
+                bucket.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+        self.count.fetch_add(1, Ordering::Relaxed);
+        let nanos = u64::try_from(value.as_nanos()).unwrap_or(u64::MAX);
+        self.sum_nanos.fetch_add(nanos, Ordering::Relaxed);
+    }
+
+    fn render(&self, out: &mut String, name: &str, help: &str) {
+        let _ = writeln!(out, "# HELP {name} {help}");
+        let _ = writeln!(out, "# TYPE {name} histogram");
+        for (bucket, bound) in self.buckets.iter().zip(self.bounds) {
+            let _ = writeln!(
+                out,
+                "{name}_bucket{{le=\"{bound}\"}} {}",
+                bucket.load(Ordering::Relaxed)
+            );
+        }
+        let count = self.count.load(Ordering::Relaxed);
+        let sum = self.sum_nanos.load(Ordering::Relaxed) as f64 / 1e9;
+        let _ = writeln!(out, "{name}_bucket{{le=\"+Inf\"}} {count}");
+        let _ = writeln!(out, "{name}_sum {sum}");
+        let _ = writeln!(out, "{name}_count {count}");
+    }
+}
+
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
@@ -189,9 +290,15 @@ pub async fn count_requests(
 /// `GET /metrics`.
 pub async fn metrics_get(State(state): State<PortalState>) -> Response {
     let stats = state.recorder.stats();
-    let mut body = state
-        .metrics
-        .render(state.recorder.queue_depth(), stats.batches, stats.jobs);
+    let mut body = state.metrics.render(&Gauges {
+        queue_depth: state.recorder.queue_depth(),
+        batches: stats.batches,
+        jobs: stats.jobs,
+        circuits: vec![(
+            state.store_breaker.dependency(),
+            state.store_breaker.is_open(),
+        )],
+    });
     if let Some(anomaly) = state.recorder.anomaly() {
         let open = match dcc_issuance::alerts::open_by_rule(&state.store).await {
             Ok(open) => Some(open),
@@ -216,8 +323,15 @@ mod tests {
         metrics.request("/api/certify/v2/issue", 200);
         metrics.request("/api/certify/v2/issue", 422);
         metrics.issued("v", Duration::from_millis(20));
+        metrics.signed(Duration::from_micros(300));
+        metrics.transaction(Duration::from_millis(3));
         metrics.handshake_failure("unknown_ca");
-        let text = metrics.render(3, 5, 9);
+        let text = metrics.render(&Gauges {
+            queue_depth: 3,
+            batches: 5,
+            jobs: 9,
+            circuits: vec![("store", true)],
+        });
         for line in [
             "dcc_requests_total{route=\"/api/certify/v2/issue\",status=\"200\"} 2",
             "dcc_requests_total{route=\"/api/certify/v2/issue\",status=\"422\"} 1",
@@ -230,6 +344,13 @@ mod tests {
             "dcc_writer_queue_depth 3",
             "dcc_writer_batches_total 5",
             "dcc_writer_jobs_total 9",
+            "dcc_signer_seconds_bucket{le=\"0.00025\"} 0",
+            "dcc_signer_seconds_bucket{le=\"0.0005\"} 1",
+            "dcc_signer_seconds_sum 0.0003",
+            "dcc_store_transaction_seconds_bucket{le=\"0.0025\"} 0",
+            "dcc_store_transaction_seconds_bucket{le=\"0.005\"} 1",
+            "dcc_store_transaction_seconds_count 1",
+            "dcc_circuit_open{dependency=\"store\"} 1",
         ] {
             assert!(
                 text.lines().any(|l| l == line),

@@ -13,16 +13,20 @@ use axum::{Json, Router};
 use dcc_billing::holder::HolderKeySecret;
 use dcc_issuance::active_pharmacies::ActivePharmacies;
 use dcc_issuance::billing::BillingSettings;
-use dcc_issuance::issue::{Issuance, Issued, SignService};
+use dcc_issuance::issue::{Issuance, IssueError, Issued, SignService};
 use dcc_issuance::recorder::Recorder;
+use dcc_issuance::sessions::Sessions;
+use dcc_issuance::sign_in::SignInPolicy;
 use dcc_render::Format;
 use dcc_store::Store;
 use serde_json::json;
 
+use crate::circuit_breaker::CircuitBreaker;
 use crate::error::ApiError;
 use crate::identity::PharmacyIdentity;
+use crate::operator_session::SignedIn;
 use crate::trust_list::TrustListPublisher;
-use crate::{billing_api, clock};
+use crate::{billing_api, clock, operator_session};
 
 /// What the portal's handlers share.
 #[derive(Clone)]
@@ -51,6 +55,12 @@ pub struct PortalState {
     pub in_flight: Arc<tokio::sync::Semaphore>,
     /// Where issuing takes "now" from.
     pub clock: crate::clock::Clock,
+    /// Operator sessions, checked with a short per-process memory.
+    pub sessions: Arc<Sessions>,
+    /// Lock-out and session lifetimes.
+    pub sign_in: SignInPolicy,
+    /// Stops asking a database that keeps failing: issuance then fails at once.
+    pub store_breaker: Arc<CircuitBreaker>,
 }
 
 /// The portal's routes. Served behind [`crate::tls::serve`], which adds the connection
@@ -58,6 +68,14 @@ pub struct PortalState {
 pub fn app(state: PortalState) -> Router {
     Router::new()
         .route("/api/certify/v2/issue", post(certificates_issue))
+        .route("/api/auth/login", post(operator_session::sessions_create))
+        .route(
+            "/api/auth/enrol",
+            post(operator_session::enrolments_confirm),
+        )
+        .route("/api/auth/logout", post(operator_session::sessions_delete))
+        .route("/api/certify/v2/dry-run", post(certificates_dry_run))
+        .route("/api/pharmacy/registration", get(registration_get))
         .route("/api/billing/statements", get(billing_api::statements_list))
         .route(
             "/api/billing/statements/{month}",
@@ -73,6 +91,7 @@ pub fn app(state: PortalState) -> Router {
         .route("/health/ready", get(crate::health::ready_get))
         .route("/metrics", get(crate::metrics::metrics_get))
         .route("/openapi.json", get(openapi_get))
+        .merge(crate::ui::routes())
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             crate::metrics::count_requests,
@@ -85,6 +104,7 @@ pub fn app(state: PortalState) -> Router {
 async fn certificates_issue(
     State(state): State<PortalState>,
     pharmacy: PharmacyIdentity,
+    signed_in: Result<SignedIn, ApiError>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
@@ -92,37 +112,105 @@ async fn certificates_issue(
     let Ok(_permit) = state.in_flight.clone().try_acquire_owned() else {
         return Err(ApiError::Overloaded);
     };
-    let format = ResponseFormat::from_accept(headers.get(header::ACCEPT))?;
-    let idempotency_key = headers.get("idempotency-key").and_then(|v| v.to_str().ok());
-    let issuance = Issuance {
-        store: &state.store,
-        recorder: &state.recorder,
-        pharmacies: &state.pharmacies,
-        signer: state.signer.as_ref(),
-        country: &state.country,
-        issuer_name: &state.issuer_name,
-        holder_key_secret: state.holder_key_secret.as_deref(),
+    // A database that keeps failing is not asked again for a moment: fail at once.
+    let Some(store_permit) = state.store_breaker.permit() else {
+        return Err(ApiError::StoreUnavailable {
+            retry_after: state.store_breaker.open_for(),
+        });
     };
-    #[expect(
-        clippy::disallowed_methods,
-        reason = "latency for the metrics, not an input to any decision"
-    )]
-    let started = std::time::Instant::now();
-    let issued = issuance
+    let format = ResponseFormat::from_accept(headers.get(header::ACCEPT))?;
+    let signed_in = match signed_in {
+        Ok(signed_in) => signed_in,
+        Err(error) => {
+            // Which pharmacy comes before who: an unregistered or suspended pharmacy hears
+            // that (and it is audited), not "sign in first".
+            state
+                .issuance()
+                .check_pharmacy(&pharmacy.telematik_id, clock::now())
+                .await?;
+            return Err(error);
+        }
+    };
+    let idempotency_key = headers.get("idempotency-key").and_then(|v| v.to_str().ok());
+    let started = clock::instant();
+    let outcome = state
+        .issuance()
         .issue(
             &pharmacy.telematik_id,
+            Some(signed_in.operator.id),
             &body,
             idempotency_key,
             state.clock.now(),
             clock::random().map_err(|_| ApiError::RandomUnavailable)?,
         )
-        .await?;
+        .await;
+    // Only a certificate recorded or read back proves the database answered; a refused
+    // request may not have reached it, so it says nothing either way.
+    match &outcome {
+        Ok(_) => store_permit.succeeded(),
+        Err(IssueError::Store(error)) if error.is_unavailable() => store_permit.failed(),
+        Err(_) => drop(store_permit),
+    }
+    let issued = outcome?;
     if !issued.replayed {
         state
             .metrics
             .issued(issued.certificate_type.key(), started.elapsed());
     }
     format.respond(issued).await
+}
+
+/// `POST /api/certify/v2/dry-run`: the checks of an issuance request (registration, locks,
+/// request, payload) without signing or recording anything; for `dcc doctor`.
+async fn certificates_dry_run(
+    State(state): State<PortalState>,
+    pharmacy: PharmacyIdentity,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let Ok(_permit) = state.in_flight.clone().try_acquire_owned() else {
+        return Err(ApiError::Overloaded);
+    };
+    if state.store_breaker.is_open() {
+        return Err(ApiError::StoreUnavailable {
+            retry_after: state.store_breaker.open_for(),
+        });
+    }
+    let random = clock::random().map_err(|_| ApiError::RandomUnavailable)?;
+    let certificate_type = state
+        .issuance()
+        .dry_run(&pharmacy.telematik_id, &body, clock::now(), random)
+        .await?;
+    let answer = json!({"dry_run": true, "certificate_type": certificate_type.key()});
+    Ok(Json(answer).into_response())
+}
+
+/// `GET /api/pharmacy/registration`: whether the connecting pharmacy may issue, read from
+/// the registry now; 403 with the code an issuance request would get otherwise.
+async fn registration_get(
+    State(state): State<PortalState>,
+    pharmacy: PharmacyIdentity,
+) -> Result<Response, ApiError> {
+    state
+        .issuance()
+        .registration(&pharmacy.telematik_id)
+        .await?;
+    let answer = json!({"telematik_id": pharmacy.telematik_id, "status": "active"});
+    Ok(Json(answer).into_response())
+}
+
+impl PortalState {
+    /// The issuing use case over this portal's parts.
+    pub fn issuance(&self) -> Issuance<'_> {
+        Issuance {
+            store: &self.store,
+            recorder: &self.recorder,
+            pharmacies: &self.pharmacies,
+            signer: self.signer.as_ref(),
+            country: &self.country,
+            issuer_name: &self.issuer_name,
+            holder_key_secret: self.holder_key_secret.as_deref(),
+        }
+    }
 }
 
 /// `GET /trust-list`: the published DSCs in the EU gateway JSON shape.

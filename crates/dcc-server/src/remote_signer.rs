@@ -24,7 +24,7 @@ use reqwest::{StatusCode, Url};
 use serde::Deserialize;
 use tracing::instrument;
 
-use crate::circuit_breaker::CircuitBreaker;
+use crate::circuit_breaker::{BreakerSettings, CircuitBreaker};
 use crate::signer_service::{SIGNER_REFUSED, SignRequest, SignResponse};
 
 /// How long one call to the certificate server may take, connection included.
@@ -151,7 +151,7 @@ impl RemoteSigner {
             return Err(invalid_url());
         }
         let sign_url = base.join("/sign").map_err(|_| invalid_url())?;
-        let health_url = base.join("/health/live").map_err(|_| invalid_url())?;
+        let health_url = base.join("/health/ready").map_err(|_| invalid_url())?;
         if settings.dscs.is_empty() {
             return Err(RemoteSignerSetupError::NoDscs);
         }
@@ -171,7 +171,7 @@ impl RemoteSigner {
             client,
             sign_url,
             health_url,
-            breaker: CircuitBreaker::new(),
+            breaker: CircuitBreaker::new("signer", BreakerSettings::default()),
             trust: std::sync::RwLock::new(std::sync::Arc::new(settings.dscs.clone())),
             configured: settings.dscs,
             issuer: settings.issuer,
@@ -309,13 +309,13 @@ impl SignService for RemoteSigner {
     {
         Box::pin(async move {
             // A signer that is down is not asked again until the breaker lets a call through.
-            if !self.breaker.allows() {
+            let Some(permit) = self.breaker.permit() else {
                 return Err(unavailable(RemoteSignerError::CircuitOpen));
-            }
+            };
             let outcome = self.sign_remote(dcc, now).await;
             match &outcome {
-                Err(SignServiceError::Unavailable(_)) => self.breaker.failed(),
-                _ => self.breaker.succeeded(),
+                Err(SignServiceError::Unavailable(_)) => permit.failed(),
+                _ => permit.succeeded(),
             }
             outcome
         })

@@ -11,20 +11,21 @@ use dcc_issuance::active_pharmacies::ActivePharmacies;
 use dcc_issuance::anomaly::AnomalyDetection;
 use dcc_issuance::audit::AuditEvent;
 use dcc_issuance::issue::SignService;
-use dcc_issuance::recorder::{RecordPolicy, Recorder};
-
-use crate::metrics::Metrics;
+use dcc_issuance::recorder::{RecordPolicy, Recorder, WriteTiming, WriterSettings};
 use dcc_issuance::signing::{CertificateServer, SigningError, TypeSigner};
 use dcc_pki::file_signer::{FileSigner, FileSignerError};
-use dcc_store::{Store, StoreError};
+use dcc_store::{Store, StoreError, StoreOptions};
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
+use crate::circuit_breaker::{BreakerSettings, CircuitBreaker};
 use crate::clock::Clock;
 use crate::config::{Config, KeyConfig, KeyLocation};
 use crate::identity::ConnectionIdentity;
 use crate::key_registry::{KeyRegistry, KeyRegistryError};
+use crate::measured_signer::MeasuredSigner;
+use crate::metrics::Metrics;
 use crate::remote_signer::{RemoteSigner, RemoteSignerSettings, RemoteSignerSetupError};
 use crate::signer_service::ServicePeer;
 use crate::tls::{self, ConnectionPolicy, MutualTlsFiles, TlsSetupError};
@@ -135,6 +136,16 @@ impl RunningServer {
             Err(join_error) => Err(std::io::Error::other(join_error)),
         }
     }
+}
+
+/// Opens the configured database the way the server's request path needs it: a short wait
+/// for a connection (`[database] acquire_timeout_ms`), so that a database that is down is
+/// reported as `store_unavailable` at once. Applies pending migrations.
+pub async fn connect_store(config: &Config) -> Result<Store, StoreError> {
+    let options = StoreOptions {
+        acquire_timeout: std::time::Duration::from_millis(config.database.acquire_timeout_ms),
+    };
+    Store::connect_with(&config.database_url, options).await
 }
 
 /// Builds the in-process certificate server from the configured file keys.
@@ -284,9 +295,27 @@ pub async fn start_portal_with_clock(
         limits: config.limits,
         anomaly,
     };
-    let recorder = Recorder::start(store.clone(), policy);
-    let writer = recorder.clone();
     let metrics = Arc::new(Metrics::new());
+    let timing_metrics = metrics.clone();
+    let writer = WriterSettings {
+        write_timeout: Some(std::time::Duration::from_millis(
+            config.database.write_timeout_ms,
+        )),
+        timing: Some(WriteTiming {
+            now: clock::instant,
+            observe: Arc::new(move |duration, _jobs| timing_metrics.transaction(duration)),
+        }),
+    };
+    let recorder = Recorder::start_with(store.clone(), policy, writer);
+    let settled_on_stop = recorder.clone();
+    let store_breaker = Arc::new(CircuitBreaker::new(
+        "store",
+        BreakerSettings {
+            failures_to_open: config.database.breaker_failures.max(1),
+            open_for: std::time::Duration::from_millis(config.database.breaker_open_ms),
+        },
+    ));
+    let signer: Arc<dyn SignService> = Arc::new(MeasuredSigner::new(signer, metrics.clone()));
     let audit_recorder = recorder.clone();
     let identify_metrics = metrics.clone();
     let identify = Arc::new(move |leaf: &[u8]| {
@@ -316,6 +345,11 @@ pub async fn start_portal_with_clock(
         trust_lists,
         metrics,
         in_flight: Arc::new(tokio::sync::Semaphore::new(config.portal.max_in_flight)),
+        sessions: Arc::new(dcc_issuance::sessions::Sessions::new(
+            dcc_auth::session::SessionPolicy::default(),
+        )),
+        sign_in: dcc_issuance::sign_in::SignInPolicy::default(),
+        store_breaker,
         clock,
     });
     let policy = ConnectionPolicy {
@@ -323,7 +357,7 @@ pub async fn start_portal_with_clock(
         on_reject,
     };
     let mut portal = spawn(listener, tls_config, app, policy);
-    portal.writer = Some(writer);
+    portal.writer = Some(settled_on_stop);
     tracing::info!(local_addr = %portal.local_addr, "portal listening");
     Ok(portal)
 }
@@ -336,7 +370,7 @@ pub async fn start_signer(
     config: &Config,
     listen: Option<SocketAddr>,
 ) -> Result<RunningSigner, StartError> {
-    let store = Store::connect(&config.database_url).await?;
+    let store = connect_store(config).await?;
     let server = registry_certificate_server(config, &store).await?;
     let files = MutualTlsFiles {
         server_chain: read(config, &config.signer.tls_certificate)?,

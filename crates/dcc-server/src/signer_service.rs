@@ -111,6 +111,7 @@ pub fn app(server: Arc<CertificateServer>) -> Router {
     Router::new()
         .route("/sign", post(certificates_sign))
         .route("/health/live", get(|| async { "ok" }))
+        .route("/health/ready", get(crate::health::signer_ready_get))
         .layer(middleware::from_fn(require_portal))
         .layer(middleware::from_fn(crate::request_id::assign))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))

@@ -32,6 +32,24 @@ impl Backend {
     }
 }
 
+/// How a [`Store`] waits for the database.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StoreOptions {
+    /// How long taking a pooled connection (and opening one, if needed) may take before the
+    /// operation fails with [`sqlx::Error::PoolTimedOut`]. A server's request path wants this
+    /// short, so that a database that is down is reported at once instead of after a long
+    /// wait; administration commands can afford the default [`DEFAULT_ACQUIRE_TIMEOUT`].
+    pub acquire_timeout: Duration,
+}
+
+impl Default for StoreOptions {
+    fn default() -> Self {
+        Self {
+            acquire_timeout: DEFAULT_ACQUIRE_TIMEOUT,
+        }
+    }
+}
+
 /// Handle to the database: a pool plus the backend kind. Cheap to clone.
 #[derive(Debug, Clone)]
 pub struct Store {
@@ -46,14 +64,19 @@ impl Store {
     /// journal is switched to WAL, and every connection gets a busy timeout and foreign keys.
     /// Fails with [`StoreError::ChecksumMismatch`] when an applied migration was edited.
     pub async fn connect(url: &str) -> Result<Self, StoreError> {
+        Self::connect_with(url, StoreOptions::default()).await
+    }
+
+    /// Like [`Store::connect`], with the waiting behaviour given by `options`.
+    pub async fn connect_with(url: &str, options: StoreOptions) -> Result<Self, StoreError> {
         install_default_drivers();
         let backend = Backend::from_url(url)?;
         let store = match backend {
-            Backend::Sqlite => Self::connect_sqlite(url).await?,
+            Backend::Sqlite => Self::connect_sqlite(url, options).await?,
             Backend::Postgres => {
                 let pool = AnyPoolOptions::new()
                     .max_connections(MAX_CONNECTIONS)
-                    .acquire_timeout(ACQUIRE_TIMEOUT)
+                    .acquire_timeout(options.acquire_timeout)
                     .connect(url)
                     .await
                     .map_err(StoreError::Connect)?;
@@ -119,7 +142,7 @@ impl Store {
         self.pool.close().await;
     }
 
-    async fn connect_sqlite(url: &str) -> Result<Self, StoreError> {
+    async fn connect_sqlite(url: &str, options: StoreOptions) -> Result<Self, StoreError> {
         let in_memory = url.contains(":memory:") || url.contains("mode=memory");
         // Every Any connection re-parses the URL, and each parse of an in-memory URL names a
         // fresh database, so an in-memory store must stay on one connection.
@@ -133,7 +156,7 @@ impl Store {
         };
         let pool = AnyPoolOptions::new()
             .max_connections(max_connections)
-            .acquire_timeout(ACQUIRE_TIMEOUT)
+            .acquire_timeout(options.acquire_timeout)
             .after_connect(|connection, _metadata| {
                 Box::pin(async move {
                     sqlx::raw_sql(SQLITE_CONNECTION_PRAGMAS)
@@ -163,8 +186,8 @@ impl Store {
 /// Upper bound of pooled connections per store.
 const MAX_CONNECTIONS: u32 = 10;
 
-/// How long `begin()` waits for a free pooled connection.
-const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long `begin()` waits for a free pooled connection unless [`StoreOptions`] say otherwise.
+pub const DEFAULT_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Applied to every new SQLite connection. The busy timeout lets writers queue for the single
 /// write lock instead of failing; foreign keys are off by default in SQLite.

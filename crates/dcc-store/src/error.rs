@@ -65,6 +65,49 @@ pub enum StoreError {
     /// An audit detail could not be serialised to JSON text.
     #[error("audit detail is not serialisable JSON")]
     Detail(#[source] serde_json::Error),
+    /// The database did not answer in time, or a write shared a transaction that could not
+    /// reach it (the cause is logged once where it happened, not repeated per write).
+    #[error("the database is unavailable")]
+    Unavailable,
+}
+
+impl StoreError {
+    /// Whether this failure says the database is unreachable or not answering (connection
+    /// refused or lost, pool timeout, server shutting down), rather than that one statement
+    /// was refused. Only such failures count towards opening a circuit breaker.
+    pub fn is_unavailable(&self) -> bool {
+        match self {
+            Self::Unavailable => true,
+            Self::Connect(error) | Self::Query(error) => unreachable_database(error),
+            _ => false,
+        }
+    }
+}
+
+/// Whether a driver error means the database cannot be reached or has gone away.
+fn unreachable_database(error: &sqlx::Error) -> bool {
+    match error {
+        sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::Protocol(_)
+        | sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::WorkerCrashed => true,
+        sqlx::Error::Database(database_error) => {
+            let code = database_error.code();
+            let code = code.as_deref().unwrap_or("");
+            // PostgreSQL: class 08 connection exceptions, 53300 too_many_connections,
+            // 57P01..57P03 admin/crash shutdown and cannot_connect_now, 55000 for a database
+            // that does not accept connections. SQLite (numeric result codes, the extended
+            // ones carrying the primary code in the low byte): 10 IOERR, 13 FULL, 14 CANTOPEN.
+            code.starts_with("08")
+                || matches!(code, "53300" | "57P01" | "57P02" | "57P03" | "55000")
+                || code
+                    .parse::<u32>()
+                    .is_ok_and(|number| matches!(number & 0xff, 10 | 13 | 14))
+        }
+        _ => false,
+    }
 }
 
 /// The unique key named by [`StoreError::Conflict`].
@@ -81,6 +124,8 @@ pub enum ConflictTarget {
     IdempotencyKey,
     /// A stored response for this UVCI already exists.
     IssuedResponse,
+    /// The pharmacy (or the association) already has an operator with this username.
+    OperatorUsername,
 }
 
 impl std::fmt::Display for ConflictTarget {
@@ -91,6 +136,7 @@ impl std::fmt::Display for ConflictTarget {
             Self::Uvci => "UVCI",
             Self::IdempotencyKey => "idempotency key",
             Self::IssuedResponse => "issued response",
+            Self::OperatorUsername => "operator username",
         };
         formatter.write_str(text)
     }

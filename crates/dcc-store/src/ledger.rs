@@ -66,6 +66,8 @@ pub struct LedgerEntry {
     pub country_code_uci_hash: Option<String>,
     /// `SIGNATURE` revocation hash, base64 (`None` for rows older than migration 5).
     pub signature_hash: Option<String>,
+    /// The operator who issued it (`None` for rows older than migration 6).
+    pub operator_id: Option<i64>,
 }
 
 /// The three DCC kinds, stored as the payload's group letter.
@@ -168,6 +170,56 @@ fn bind_entry<'q>(
         .bind(entry.holder_key.as_deref())
         .bind(entry.country_code_uci_hash.as_deref())
         .bind(entry.signature_hash.as_deref())
+        .bind(entry.operator_id)
+}
+
+/// A certificate in a pharmacy's list of the day: no personal data, the operator by name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IssuedListItem {
+    /// The UVCI.
+    pub uvci: String,
+    /// Vaccination, test or recovery.
+    pub certificate_type: CertificateType,
+    /// Issuance time, unix seconds.
+    pub issued_at: i64,
+    /// Who issued it (`None` before operator accounts existed).
+    pub operator_username: Option<String>,
+    /// Whether it has been revoked.
+    pub revoked: bool,
+}
+
+/// The certificates a pharmacy issued in `[from, until)`, newest first, at most `limit`.
+pub async fn issued_by_pharmacy<'e, E>(
+    executor: E,
+    telematik_id: &str,
+    from: i64,
+    until: i64,
+    limit: i64,
+) -> Result<Vec<IssuedListItem>, StoreError>
+where
+    E: Executor<'e, Database = Any>,
+{
+    sqlx::query(ISSUED_BY_PHARMACY)
+        .bind(telematik_id)
+        .bind(from)
+        .bind(until)
+        .bind(limit)
+        .fetch_all(executor)
+        .await
+        .map_err(query_error)?
+        .iter()
+        .map(|row| {
+            let kind: String = row.try_get("certificate_type").map_err(query_error)?;
+            let revoked_at: Option<i64> = row.try_get("revoked_at").map_err(query_error)?;
+            Ok(IssuedListItem {
+                uvci: row.try_get("uvci").map_err(query_error)?,
+                certificate_type: CertificateType::from_column(&kind)?,
+                issued_at: row.try_get("issued_at").map_err(query_error)?,
+                operator_username: row.try_get("username").map_err(query_error)?,
+                revoked: revoked_at.is_some(),
+            })
+        })
+        .collect()
 }
 
 /// Looks an entry up by UVCI. Pass `&mut *tx` or `store.pool()`.
@@ -270,6 +322,39 @@ pub async fn recent_counts(
                 short: count("short_count")?,
             };
             counts.insert(row.try_get("telematik_id").map_err(query_error)?, recent);
+        }
+    }
+    Ok(counts)
+}
+
+/// Like [`recent_counts`], per operator.
+pub async fn recent_counts_by_operator(
+    tx: &mut Transaction<'_, Any>,
+    operator_ids: &[i64],
+    since: i64,
+    burst_since: i64,
+) -> Result<HashMap<i64, RecentCount>, StoreError> {
+    let mut counts = HashMap::with_capacity(operator_ids.len());
+    for chunk in operator_ids.chunks(COUNT_CHUNK) {
+        let slots = padded_len(chunk.len());
+        let sql = in_list(OPERATOR_COUNTS_PREFIX, 3, slots, " GROUP BY operator_id");
+        let mut query = sqlx::query(sql).bind(since).bind(burst_since);
+        for operator_id in chunk.iter().chain(chunk.last()).cycle().take(slots) {
+            query = query.bind(*operator_id);
+        }
+        for row in query.fetch_all(&mut **tx).await.map_err(query_error)? {
+            let count = |column: &str| -> Result<u64, StoreError> {
+                let value: i64 = row.try_get(column).map_err(query_error)?;
+                u64::try_from(value).map_err(|_| StoreError::Corrupt {
+                    table: "certificate_ledger",
+                    column: "count(*)",
+                })
+            };
+            let recent = RecentCount {
+                long: count("long_count")?,
+                short: count("short_count")?,
+            };
+            counts.insert(row.try_get("operator_id").map_err(query_error)?, recent);
         }
     }
     Ok(counts)
@@ -393,6 +478,7 @@ fn from_row(row: &AnyRow) -> Result<LedgerEntry, StoreError> {
         holder_key: row.try_get("holder_key").map_err(query_error)?,
         country_code_uci_hash: row.try_get("country_code_uci_hash").map_err(query_error)?,
         signature_hash: row.try_get("signature_hash").map_err(query_error)?,
+        operator_id: row.try_get("operator_id").map_err(query_error)?,
     })
 }
 
@@ -418,24 +504,30 @@ const RESPONSE_KEYS: &[UniqueKey] = &[UniqueKey {
 const INSERT_PREFIX: &str = "INSERT INTO certificate_ledger (uvci, telematik_id, \
      certificate_type, product, dose_number, total_doses, event_date, kid, uci_hash, issued_at, \
      expires_at, idempotency_key, request_hash, revoked_at, revocation_reason, holder_key, \
-     country_code_uci_hash, signature_hash) VALUES ";
+     country_code_uci_hash, signature_hash, operator_id) VALUES ";
 
 /// Columns per ledger row in [`INSERT_PREFIX`] (see [`bind_entry`]).
-const INSERT_COLUMNS: usize = 18;
+const INSERT_COLUMNS: usize = 19;
 
-/// Most rows per multi-row insert (a power of two): 64 × 18 parameters stays far below either
+/// Most rows per multi-row insert (a power of two): 64 × 19 parameters stays far below either
 /// backend's limit.
 const INSERT_CHUNK: usize = 64;
+
+const ISSUED_BY_PHARMACY: &str = "SELECT l.uvci, l.certificate_type, l.issued_at, \
+     l.revoked_at, o.username FROM certificate_ledger l \
+     LEFT JOIN operators o ON o.id = l.operator_id \
+     WHERE l.telematik_id = $1 AND l.issued_at >= $2 AND l.issued_at < $3 \
+     ORDER BY l.issued_at DESC, l.uvci LIMIT $4";
 
 const FIND_BY_UVCI: &str = "SELECT uvci, telematik_id, certificate_type, product, dose_number, \
      total_doses, event_date, kid, uci_hash, issued_at, expires_at, idempotency_key, \
      request_hash, revoked_at, revocation_reason, holder_key, country_code_uci_hash, \
-     signature_hash FROM certificate_ledger WHERE uvci = $1";
+     signature_hash, operator_id FROM certificate_ledger WHERE uvci = $1";
 
 const FIND_BY_IDEMPOTENCY_KEY: &str = "SELECT uvci, telematik_id, certificate_type, product, \
      dose_number, total_doses, event_date, kid, uci_hash, issued_at, expires_at, \
      idempotency_key, request_hash, revoked_at, revocation_reason, holder_key, \
-     country_code_uci_hash, signature_hash \
+     country_code_uci_hash, signature_hash, operator_id \
      FROM certificate_ledger WHERE telematik_id = $1 AND idempotency_key = $2";
 
 const COUNT_BY_PHARMACY: &str = "SELECT COUNT(*) FROM certificate_ledger \
@@ -444,6 +536,10 @@ const COUNT_BY_PHARMACY: &str = "SELECT COUNT(*) FROM certificate_ledger \
 const RECENT_COUNTS_PREFIX: &str = "SELECT telematik_id, COUNT(*) AS long_count, \
      CAST(COALESCE(SUM(CASE WHEN issued_at > $2 THEN 1 ELSE 0 END), 0) AS BIGINT) AS short_count \
      FROM certificate_ledger WHERE issued_at > $1 AND telematik_id IN ";
+
+const OPERATOR_COUNTS_PREFIX: &str = "SELECT operator_id, COUNT(*) AS long_count, \
+     CAST(COALESCE(SUM(CASE WHEN issued_at > $2 THEN 1 ELSE 0 END), 0) AS BIGINT) AS short_count \
+     FROM certificate_ledger WHERE issued_at > $1 AND operator_id IN ";
 
 /// Telematik-IDs per `IN (…)` list of [`recent_counts`].
 const COUNT_CHUNK: usize = 512;

@@ -31,13 +31,14 @@ mod error;
 pub mod ledger;
 pub mod locks;
 mod migrate;
+pub mod operators;
 pub mod pharmacies;
 pub mod provision;
 pub mod revocation;
 pub mod signing_keys;
 pub mod throttles;
 
-pub use db::{Backend, Store};
+pub use db::{Backend, DEFAULT_ACQUIRE_TIMEOUT, Store, StoreOptions};
 pub use error::{ConflictTarget, StoreError};
 
 /// A database transaction on either backend; store functions take `&mut Tx` so that the use

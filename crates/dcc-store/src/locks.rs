@@ -151,6 +151,20 @@ pub async fn applying_to_pharmacies(
     Ok(locks)
 }
 
+/// Every operator lock, read inside the caller's transaction. Locks are few (they are set by
+/// hand or by anomaly detection), so reading them all is cheaper than a list per batch.
+pub async fn operator_locks(
+    tx: &mut Transaction<'_, Any>,
+) -> Result<Vec<IssuanceLock>, StoreError> {
+    sqlx::query(OPERATOR_LOCKS)
+        .fetch_all(&mut **tx)
+        .await
+        .map_err(query_error)?
+        .iter()
+        .map(from_row)
+        .collect()
+}
+
 fn from_row(row: &AnyRow) -> Result<IssuanceLock, StoreError> {
     let scope: String = row.try_get("scope").map_err(query_error)?;
     let target: String = row.try_get("target").map_err(query_error)?;
@@ -184,3 +198,6 @@ const ALL_LOCK: &str = "SELECT scope, target, reason, comment, locked_at FROM is
 
 const PHARMACY_LOCKS_PREFIX: &str = "SELECT scope, target, reason, comment, locked_at \
      FROM issuance_locks WHERE scope = 'pharmacy' AND target IN ";
+
+const OPERATOR_LOCKS: &str = "SELECT scope, target, reason, comment, locked_at \
+     FROM issuance_locks WHERE scope = 'operator'";

@@ -109,6 +109,7 @@ migrations! {
     3, "signing_keys", "0003_signing_keys.sql";
     4, "issuance_locks", "0004_issuance_locks.sql";
     5, "revocation_hashes", "0005_revocation_hashes.sql";
+    6, "operators", "0006_operators.sql";
     7, "anomaly_alerts", "0007_anomaly_alerts.sql";
 }
 

@@ -46,6 +46,28 @@ pub async fn revoke_window(
     sorted_uvcis(&rows)
 }
 
+/// Revokes the certificates one operator issued from `from` to `until` (unix seconds, both
+/// included) that are not revoked yet; returns their UVCIs, sorted.
+pub async fn revoke_operator_window(
+    tx: &mut Transaction<'_, Any>,
+    operator_id: i64,
+    from: i64,
+    until: i64,
+    reason: &str,
+    now: i64,
+) -> Result<Vec<String>, StoreError> {
+    let rows = sqlx::query(REVOKE_OPERATOR_WINDOW)
+        .bind(operator_id)
+        .bind(from)
+        .bind(until)
+        .bind(now)
+        .bind(reason)
+        .fetch_all(&mut **tx)
+        .await
+        .map_err(query_error)?;
+    sorted_uvcis(&rows)
+}
+
 /// Revokes the listed certificates that exist and are not revoked yet; returns their UVCIs,
 /// sorted. UVCIs not in the ledger are ignored here (see [`existing`]).
 pub async fn revoke_uvcis(
@@ -145,6 +167,10 @@ const IN_CHUNK: usize = 512;
 
 const REVOKE_WINDOW: &str = "UPDATE certificate_ledger SET revoked_at = $4, \
      revocation_reason = $5 WHERE telematik_id = $1 AND issued_at >= $2 AND issued_at <= $3 \
+     AND revoked_at IS NULL RETURNING uvci";
+
+const REVOKE_OPERATOR_WINDOW: &str = "UPDATE certificate_ledger SET revoked_at = $4, \
+     revocation_reason = $5 WHERE operator_id = $1 AND issued_at >= $2 AND issued_at <= $3 \
      AND revoked_at IS NULL RETURNING uvci";
 
 const REVOKE_LIST_PREFIX: &str = "UPDATE certificate_ledger SET revoked_at = $1, \

@@ -45,6 +45,8 @@ pub struct DataDir {
     _temp: tempfile::TempDir,
     pub data: PathBuf,
     pub port: u16,
+    /// An API session of the demo operator, bound to the demo pharmacy's certificate.
+    pub token: String,
 }
 
 impl DataDir {
@@ -61,11 +63,41 @@ impl DataDir {
         // Nor is anomaly detection, which would lock the loaded pharmacy when run at night.
         config.anomaly.enabled = false;
         std::fs::write(data.join("dcc.toml"), config.to_toml().unwrap()).unwrap();
+        let certificate =
+            std::fs::read_to_string(data.join(format!("pki/institutions/{DEMO_PHARMACY}.pem")))
+                .unwrap();
+        let token = demo_operator_session(&config.database_url, &certificate);
         Self {
             _temp: temp,
             data,
             port,
+            token,
         }
+    }
+
+    /// After the configuration was pointed at another database holding the demo pharmacy:
+    /// creates the demo operator there (`dcc operator add`) and a new session for it.
+    pub fn add_demo_operator(&mut self) {
+        let credentials = self.path("operators/demo-moved.toml");
+        let credentials = credentials.to_string_lossy().into_owned();
+        assert_exit(
+            &self.dcc(&[
+                "operator",
+                "add",
+                "--pharmacy",
+                DEMO_PHARMACY,
+                "--username",
+                "demo",
+                "--role",
+                "owner",
+                "--credentials-out",
+                &credentials,
+            ]),
+            0,
+        );
+        let config = Config::load(&self.path("dcc.toml")).unwrap();
+        let certificate = self.read(&format!("pki/institutions/{DEMO_PHARMACY}.pem"));
+        self.token = demo_operator_session(&config.database_url, &certificate);
     }
 
     pub fn path(&self, relative: &str) -> PathBuf {
@@ -87,9 +119,24 @@ impl DataDir {
         std::fs::read_to_string(self.path(relative)).unwrap()
     }
 
-    /// A client with the dev pharmacy's institution certificate.
+    /// A client with the dev pharmacy's institution certificate, signed in as its demo
+    /// operator (`Authorization: Bearer`).
     pub fn client(&self) -> reqwest::Client {
-        let id = "3-SMC-B-Testkarte-883110000116873";
+        let mut headers = reqwest::header::HeaderMap::new();
+        headers.insert(
+            reqwest::header::AUTHORIZATION,
+            format!("Bearer {}", self.token).parse().unwrap(),
+        );
+        self.client_with(headers)
+    }
+
+    /// A client with the dev pharmacy's institution certificate, signed in as no one.
+    pub fn client_without_operator(&self) -> reqwest::Client {
+        self.client_with(reqwest::header::HeaderMap::new())
+    }
+
+    fn client_with(&self, headers: reqwest::header::HeaderMap) -> reqwest::Client {
+        let id = DEMO_PHARMACY;
         let identity = format!(
             "{}{}{}",
             self.read(&format!("pki/institutions/{id}.pem")),
@@ -97,6 +144,7 @@ impl DataDir {
             self.read(&format!("pki/institutions/{id}.key")),
         );
         reqwest::Client::builder()
+            .default_headers(headers)
             .tls_certs_only([reqwest::Certificate::from_pem(
                 self.read("pki/service/ca.pem").as_bytes(),
             )
@@ -119,6 +167,60 @@ impl DataDir {
         args.push(hc1);
         dcc_in(&self.data, &args)
     }
+}
+
+/// The pharmacy of `dcc init`'s dev PKI.
+pub const DEMO_PHARMACY: &str = "3-SMC-B-Testkarte-883110000116873";
+
+/// An API session of `dcc init`'s demo operator bound to `certificate_pem`, written as a
+/// sign-in writes it (signing in itself is tested in dcc-server's e2e suite and by `dcc
+/// demo`). Runs on a thread of its own, so it works inside and outside async tests.
+pub fn demo_operator_session(database_url: &str, certificate_pem: &str) -> String {
+    use dcc_store::operators::{self, OperatorSession};
+    let url = database_url.to_owned();
+    let der = dcc_pki::certificate::EncodedCertificate::from_pem(certificate_pem)
+        .unwrap()
+        .der()
+        .to_vec();
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(async move {
+            let store = dcc_store::Store::connect(&url).await.unwrap();
+            let operator = operators::find_by_username(store.pool(), DEMO_PHARMACY, "demo")
+                .await
+                .unwrap()
+                .expect("dcc init creates the demo operator");
+            let token = format!("test-token-{}", uuid::Uuid::new_v4());
+            #[expect(clippy::disallowed_methods, reason = "test set-up: a session from now")]
+            let now = time::OffsetDateTime::now_utc().unix_timestamp();
+            let mut tx = store.begin().await.unwrap();
+            operators::insert_session(
+                &mut tx,
+                &OperatorSession {
+                    token_hash: dcc_auth::session::token_hash(&token),
+                    operator_id: operator.id,
+                    kind: "api".to_owned(),
+                    certificate_binding: dcc_auth::session::certificate_binding(&der),
+                    csrf_token: "unused".to_owned(),
+                    pending_totp_secret: None,
+                    created_at: now,
+                    last_seen_at: now,
+                    expires_at: now + 86_400,
+                    ended_at: None,
+                },
+            )
+            .await
+            .unwrap();
+            dcc_store::commit(tx).await.unwrap();
+            store.close().await;
+            token
+        })
+    })
+    .join()
+    .unwrap()
 }
 
 /// `dcc serve --role all`, killed when dropped.

@@ -44,6 +44,7 @@ fn entry(
         holder_key: None,
         country_code_uci_hash: None,
         signature_hash: None,
+        operator_id: None,
     }
 }
 

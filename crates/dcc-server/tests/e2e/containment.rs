@@ -84,6 +84,7 @@ pub(super) async fn rate_limit_answers_429_with_retry_after(backend: Backend) {
             pharmacy_per_day: 100,
             pharmacy_burst: 2,
             burst_window_seconds: 900,
+            ..RateLimits::unlimited()
         };
     })
     .await;
@@ -149,6 +150,41 @@ pub(super) async fn metrics_count_requests_certificates_and_refusals(backend: Ba
         .parse()
         .unwrap();
     assert!(jobs >= 3, "2 certificates and the audited refusal: {jobs}");
+    // The signer was called for the two certificates (the 422 never reached it); each call
+    // and each writer transaction took more than nothing and less than a second.
+    assert!(
+        text.lines().any(|l| l == "dcc_signer_seconds_count 2"),
+        "{text}"
+    );
+    assert!(
+        text.lines()
+            .any(|l| l == "dcc_signer_seconds_bucket{le=\"1\"} 2"),
+        "{text}"
+    );
+    let value = |name: &str| -> f64 {
+        text.lines()
+            .find_map(|l| l.strip_prefix(name)?.strip_prefix(' '))
+            .unwrap_or_else(|| panic!("no {name} in\n{text}"))
+            .parse()
+            .unwrap()
+    };
+    let signer_sum = value("dcc_signer_seconds_sum");
+    assert!(signer_sum > 0.0 && signer_sum < 1.0, "{signer_sum}");
+    let transactions = value("dcc_store_transaction_seconds_count");
+    assert!(
+        transactions >= 2.0,
+        "at least the two certificates' commits: {transactions}"
+    );
+    let transaction_sum = value("dcc_store_transaction_seconds_sum");
+    assert!(
+        transaction_sum > 0.0 && transaction_sum < transactions,
+        "{transaction_sum} s for {transactions} transactions"
+    );
+    assert!(
+        text.lines()
+            .any(|l| l == "dcc_circuit_open{dependency=\"store\"} 0"),
+        "{text}"
+    );
     portal.stop().await;
 }
 

@@ -25,13 +25,18 @@ macro_rules! on_both_backends {
     };
 }
 
+mod accounts;
 mod anomaly;
 mod billing;
 mod containment;
+mod dry_run;
 mod instances;
 mod issue;
+mod operators;
+mod outage;
 mod rejections;
 mod remote;
 mod render;
 mod revocation;
 mod support;
+mod ui;

@@ -59,7 +59,7 @@ impl Remote {
         .await
         .unwrap();
         Self {
-            portal: TestPortal::from_parts(portal, store, for_portal, pki, dir),
+            portal: TestPortal::from_parts(portal, store, for_portal, pki, dir).await,
             signer: Some(signer),
             signer_url,
             config,
@@ -426,6 +426,10 @@ async fn readiness_reports_each_hop_and_names_the_signer_when_it_is_down() {
         assert_eq!(body["hops"][hop]["ok"], true, "{body}");
         assert!(body["hops"][hop]["latency_ms"].as_f64().unwrap() >= 0.0);
     }
+    assert!(
+        body["hops"].get("hsm").is_none(),
+        "file keys have no HSM hop: {body}"
+    );
 
     // The signer goes away; its open connections close with it.
     remote.signer.take().unwrap().stop().await;

@@ -146,4 +146,81 @@ pub(super) async fn revoking_a_window_revokes_exactly_its_certificates(backend: 
     portal.stop().await;
 }
 
-on_both_backends!(revoking_a_window_revokes_exactly_its_certificates);
+/// The Munich case: one person of a pharmacy issued fakes while colleagues issued genuine
+/// certificates in the same hours. Revoking that operator's window leaves the colleagues'.
+pub(super) async fn revoking_an_operator_window_spares_colleagues(backend: Backend) {
+    let portal = TestPortal::start_configured(backend, Vec::new(), |config| {
+        config.limits = RateLimits::unlimited();
+    })
+    .await;
+    let colleague = portal.client_for(PHARMACY);
+    let identity = portal.identity_of(PHARMACY);
+    let der = dcc_pki::certificate::EncodedCertificate::from_pem(&identity)
+        .unwrap()
+        .der()
+        .to_vec();
+    let token =
+        super::support::operator_session_named(&portal.store, PHARMACY, "insider", &der).await;
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert("authorization", format!("Bearer {token}").parse().unwrap());
+    let insider = reqwest::Client::builder()
+        .default_headers(headers)
+        .tls_certs_only([reqwest::Certificate::from_pem(
+            &std::fs::read(portal.dir.path().join("pki/service/ca.pem")).unwrap(),
+        )
+        .unwrap()])
+        .identity(reqwest::Identity::from_pem(identity.as_bytes()).unwrap())
+        .build()
+        .unwrap();
+    let from = now().unix_timestamp();
+    let mut fakes = Vec::new();
+    let mut genuine = Vec::new();
+    for _ in 0..5 {
+        fakes.extend(issue_many(&portal, &insider, 2).await);
+        genuine.extend(issue_many(&portal, &colleague, 2).await);
+    }
+    let until = now().unix_timestamp();
+    let insider_id =
+        dcc_store::operators::find_by_username(portal.store.pool(), PHARMACY, "insider")
+            .await
+            .unwrap()
+            .unwrap()
+            .id;
+    let selection = Selection::OperatorWindow {
+        operator_id: insider_id,
+        from,
+        until,
+    };
+    let outcome = revocation::revoke(&portal.store, &selection, RevocationReason::Fraud, until)
+        .await
+        .unwrap();
+    let mut expected: Vec<String> = fakes
+        .iter()
+        .map(|issued| issued["uvci"].as_str().unwrap().to_owned())
+        .collect();
+    expected.sort();
+    assert_eq!(outcome.revoked, expected);
+    for issued in &genuine {
+        let entry =
+            dcc_store::ledger::find_by_uvci(portal.store.pool(), issued["uvci"].as_str().unwrap())
+                .await
+                .unwrap()
+                .unwrap();
+        assert_eq!(entry.revoked_at, None, "{issued}");
+    }
+    let unknown = Selection::OperatorWindow {
+        operator_id: 424_242,
+        from,
+        until,
+    };
+    assert!(matches!(
+        revocation::revoke(&portal.store, &unknown, RevocationReason::Fraud, until).await,
+        Err(RevocationError::UnknownOperator(424_242))
+    ));
+    portal.stop().await;
+}
+
+on_both_backends!(
+    revoking_a_window_revokes_exactly_its_certificates,
+    revoking_an_operator_window_spares_colleagues,
+);

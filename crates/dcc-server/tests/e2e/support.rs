@@ -9,7 +9,7 @@ use dcc_pki::telematik_id::TelematikId;
 use dcc_server::clock::Clock;
 use dcc_server::config::Config;
 use dcc_server::server::{
-    RunningPortal, certificate_server, start_portal, start_portal_with_clock,
+    RunningPortal, certificate_server, connect_store, start_portal, start_portal_with_clock,
 };
 use dcc_store::Store;
 use dcc_store::pharmacies::{self, NewPharmacy};
@@ -25,6 +25,8 @@ pub enum Backend {
 
 pub struct TestPortal {
     pub portal: Option<RunningPortal>,
+    /// An API session per institution certificate of the dev PKI, for [`Self::client_for`].
+    pub tokens: std::collections::HashMap<String, String>,
     pub store: Store,
     pub config: Config,
     pub pki: DevPki,
@@ -65,7 +67,14 @@ impl TestPortal {
         extras: Vec<Extra>,
         configure: impl FnOnce(&mut Config),
     ) -> Self {
-        Self::start_clocked(backend, extras, configure, Clock::system()).await
+        Self::start_full(
+            backend,
+            extras,
+            configure,
+            |url| url.to_owned(),
+            Clock::system(),
+        )
+        .await
     }
 
     /// Like [`Self::start_configured`], the portal issuing at the times `clock` gives.
@@ -73,6 +82,28 @@ impl TestPortal {
         backend: Backend,
         extras: Vec<Extra>,
         configure: impl FnOnce(&mut Config),
+        clock: Clock,
+    ) -> Self {
+        Self::start_full(backend, extras, configure, |url| url.to_owned(), clock).await
+    }
+
+    /// Like [`Self::start_configured`], the portal reaching the database at `route(url)` (e.g.
+    /// through a proxy the test controls) and opening it as `dcc serve` does, while the test's
+    /// own store connects directly.
+    pub async fn start_routed(
+        backend: Backend,
+        extras: Vec<Extra>,
+        configure: impl FnOnce(&mut Config),
+        route: impl FnOnce(&str) -> String,
+    ) -> Self {
+        Self::start_full(backend, extras, configure, route, Clock::system()).await
+    }
+
+    async fn start_full(
+        backend: Backend,
+        extras: Vec<Extra>,
+        configure: impl FnOnce(&mut Config),
+        route: impl FnOnce(&str) -> String,
         clock: Clock,
     ) -> Self {
         let dir = tempfile::tempdir().unwrap();
@@ -106,10 +137,19 @@ impl TestPortal {
         }
         let store = Store::connect(&config.database_url).await.unwrap();
         register(&store, PHARMACY, "APO1").await;
+        let tokens = sessions_for(&store, &pki).await;
         let signer = Arc::new(certificate_server(&config).unwrap());
+        let routed = route(&config.database_url);
+        let portal_store = if routed == config.database_url {
+            store.clone()
+        } else {
+            let mut routed_config = config.clone();
+            routed_config.database_url = routed;
+            connect_store(&routed_config).await.unwrap()
+        };
         let portal = start_portal_with_clock(
             &config,
-            store.clone(),
+            portal_store,
             signer,
             Some(([127, 0, 0, 1], 0).into()),
             clock,
@@ -118,6 +158,7 @@ impl TestPortal {
         .unwrap();
         Self {
             portal: Some(portal),
+            tokens,
             store,
             config,
             pki,
@@ -147,8 +188,25 @@ impl TestPortal {
         )
     }
 
-    /// A client presenting the institution certificate of `telematik_id` (with its CA).
+    /// A client presenting the institution certificate of `telematik_id` (with its CA),
+    /// signed in as an operator of that pharmacy (`Authorization: Bearer`).
     pub fn client_for(&self, telematik_id: &str) -> reqwest::Client {
+        let token = &self.tokens[telematik_id];
+        let mut headers = reqwest::header::HeaderMap::new();
+        headers.insert(
+            reqwest::header::AUTHORIZATION,
+            format!("Bearer {token}").parse().unwrap(),
+        );
+        self.client_with(Some(self.identity_of(telematik_id)), headers)
+    }
+
+    /// A client presenting the institution certificate of `telematik_id`, signed in as no one.
+    pub fn client_without_operator(&self, telematik_id: &str) -> reqwest::Client {
+        self.client(Some(self.identity_of(telematik_id)))
+    }
+
+    /// The PEM identity (certificate, CA, key) of an institution of the dev PKI.
+    pub fn identity_of(&self, telematik_id: &str) -> String {
         let issued = self
             .pki
             .institutions()
@@ -156,18 +214,26 @@ impl TestPortal {
             .find(|(id, _)| id.as_str() == telematik_id)
             .map(|(_, issued)| issued)
             .unwrap_or_else(|| panic!("no institution {telematik_id}"));
-        let identity = format!(
+        format!(
             "{}{}{}",
             issued.certificate_pem(),
             self.pki.smcb_ca().certificate().to_pem(),
             issued.private_key_pem()
-        );
-        self.client(Some(identity))
+        )
     }
 
     pub fn client(&self, identity_pem: Option<String>) -> reqwest::Client {
+        self.client_with(identity_pem, reqwest::header::HeaderMap::new())
+    }
+
+    fn client_with(
+        &self,
+        identity_pem: Option<String>,
+        headers: reqwest::header::HeaderMap,
+    ) -> reqwest::Client {
         let ca = std::fs::read(self.dir.path().join("pki/service/ca.pem")).unwrap();
         let mut builder = reqwest::Client::builder()
+            .default_headers(headers)
             .tls_certs_only([reqwest::Certificate::from_pem(&ca).unwrap()]);
         if let Some(identity) = identity_pem {
             builder = builder.identity(reqwest::Identity::from_pem(identity.as_bytes()).unwrap());
@@ -201,6 +267,70 @@ impl TestPortal {
     }
 }
 
+/// An operator session for every institution certificate of the dev PKI, by Telematik-ID.
+async fn sessions_for(store: &Store, pki: &DevPki) -> std::collections::HashMap<String, String> {
+    let mut tokens = std::collections::HashMap::new();
+    for (telematik_id, issued) in pki.institutions() {
+        let der = issued.certificate().der().to_vec();
+        let token = operator_session(store, telematik_id.as_str(), &der).await;
+        tokens.insert(telematik_id.as_str().to_owned(), token);
+    }
+    tokens
+}
+
+/// An operator of `telematik_id` (technician) with an API session bound to the certificate
+/// `certificate_der`, written as a sign-in would write it: these suites test issuing, while
+/// signing in itself is tested in `operators.rs`. Returns the bearer token.
+pub async fn operator_session(store: &Store, telematik_id: &str, certificate_der: &[u8]) -> String {
+    operator_session_named(store, telematik_id, "tester", certificate_der).await
+}
+
+/// Like [`operator_session`], for an operator named `username`.
+pub async fn operator_session_named(
+    store: &Store,
+    telematik_id: &str,
+    username: &str,
+    certificate_der: &[u8],
+) -> String {
+    use dcc_store::operators::{self, NewOperator, OperatorSession};
+    let now = now().unix_timestamp();
+    let mut tx = store.begin().await.unwrap();
+    let id = operators::insert(
+        &mut tx,
+        &NewOperator {
+            scope: telematik_id,
+            username,
+            role: "technician",
+            // Not a password hash: this account cannot sign in, only use its session.
+            password_hash: "!",
+            totp_secret: None,
+            created_at: now,
+        },
+    )
+    .await
+    .unwrap();
+    let token = format!("test-token-{}", uuid::Uuid::new_v4());
+    operators::insert_session(
+        &mut tx,
+        &OperatorSession {
+            token_hash: dcc_auth::session::token_hash(&token),
+            operator_id: id,
+            kind: "api".to_owned(),
+            certificate_binding: dcc_auth::session::certificate_binding(certificate_der),
+            csrf_token: "unused".to_owned(),
+            pending_totp_secret: None,
+            created_at: now,
+            last_seen_at: now,
+            expires_at: now + 86_400,
+            ended_at: None,
+        },
+    )
+    .await
+    .unwrap();
+    dcc_store::commit(tx).await.unwrap();
+    token
+}
+
 pub async fn register(store: &Store, telematik_id: &str, segment: &str) {
     let mut tx = store.begin().await.unwrap();
     pharmacies::insert(
@@ -218,7 +348,7 @@ pub async fn register(store: &Store, telematik_id: &str, segment: &str) {
     dcc_store::commit(tx).await.unwrap();
 }
 
-fn admin_url() -> String {
+pub fn admin_url() -> String {
     std::env::var("DCC_TEST_POSTGRES_URL")
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
 }
@@ -250,7 +380,7 @@ pub fn other_profile(telematik_id: &str, profile: Profile) -> InstitutionRequest
 
 impl TestPortal {
     /// Wraps a portal a test started itself, on the SQLite database in `dir`.
-    pub fn from_parts(
+    pub async fn from_parts(
         portal: RunningPortal,
         store: Store,
         config: Config,
@@ -259,6 +389,7 @@ impl TestPortal {
     ) -> Self {
         Self {
             portal: Some(portal),
+            tokens: sessions_for(&store, &pki).await,
             store,
             config,
             pki,

@@ -180,6 +180,44 @@ pub async fn ledger_count_by_pharmacy(db: TestDb) {
     );
 }
 
+pub async fn ledger_issued_by_pharmacy(db: TestDb) {
+    add_pharmacy(&db.store, PHARMACY_A, "APO1").await;
+    add_pharmacy(&db.store, PHARMACY_B, "APO2").await;
+    for (index, issued_at) in [T0, T0 + 10, T0 + 20].into_iter().enumerate() {
+        let entry = LedgerEntry {
+            issued_at,
+            ..vaccination(&format!("URN:UVCI:01:DE:APO1/{index}"), PHARMACY_A, None)
+        };
+        insert_committed(&db, &entry).await.unwrap();
+    }
+    insert_committed(&db, &vaccination("URN:UVCI:01:DE:APO2/0", PHARMACY_B, None))
+        .await
+        .unwrap();
+
+    let pool = db.store.pool();
+    let lines = ledger::issued_by_pharmacy(pool, PHARMACY_A, T0, T0 + 20, 10)
+        .await
+        .unwrap();
+    // Newest first, half-open window, only this pharmacy's.
+    let uvcis: Vec<&str> = lines.iter().map(|line| line.uvci.as_str()).collect();
+    assert_eq!(uvcis, ["URN:UVCI:01:DE:APO1/1", "URN:UVCI:01:DE:APO1/0"]);
+    assert_eq!(lines[0].certificate_type, CertificateType::Vaccination);
+    assert_eq!(lines[0].issued_at, T0 + 10);
+    assert_eq!(lines[0].operator_username, None);
+    assert!(!lines[0].revoked);
+    let limited = ledger::issued_by_pharmacy(pool, PHARMACY_A, 0, i64::MAX, 1)
+        .await
+        .unwrap();
+    assert_eq!(limited.len(), 1);
+    assert_eq!(limited[0].uvci, "URN:UVCI:01:DE:APO1/2");
+    assert!(
+        ledger::issued_by_pharmacy(pool, "3-unknown", 0, i64::MAX, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
 pub async fn ledger_revoke(db: TestDb) {
     add_pharmacy(&db.store, PHARMACY_A, "APO1").await;
     let entry = vaccination("URN:UVCI:01:DE:APO1/1", PHARMACY_A, None);

@@ -10,10 +10,12 @@
 
 mod anomaly;
 mod audit;
+mod availability;
 mod batch;
 mod billing;
 mod ledger;
 mod migrations;
+mod operators;
 mod pharmacies;
 mod signing_keys;
 mod support;
@@ -51,6 +53,7 @@ backend_suite! {
     ledger::ledger_idempotency_key_is_unique_per_pharmacy,
     ledger::ledger_rejects_unknown_pharmacy,
     ledger::ledger_count_by_pharmacy,
+    ledger::ledger_issued_by_pharmacy,
     ledger::ledger_revoke,
     ledger::responses_insert_find_purge,
     transactions::rollback_leaves_nothing,
@@ -79,4 +82,8 @@ backend_suite! {
     anomaly::throttles_hold_until_their_time,
     anomaly::activity_counts_windows_spans_and_same_hours,
     anomaly::activity_groups_a_holders_certificates,
+    operators::operators_are_unique_per_scope,
+    operators::a_totp_step_is_accepted_once,
+    operators::sessions_end_on_logout_and_disable,
+    operators::ledger_records_the_operator_and_lists_the_day,
 }

@@ -180,6 +180,7 @@ pub fn vaccination(uvci: &str, telematik_id: &str, idempotency_key: Option<&str>
         holder_key: None,
         country_code_uci_hash: None,
         signature_hash: None,
+        operator_id: None,
     }
 }
 
