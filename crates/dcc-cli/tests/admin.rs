@@ -40,6 +40,8 @@ const INIT_FILES: &[&str] = &[
     "pki/service/signer-server.key",
     "pki/service/portal-client.pem",
     "pki/service/portal-client.key",
+    "pki/service/admin-client.pem",
+    "pki/service/admin-client.key",
     "pki/dcc/csca.pem",
     "pki/dcc/dsc-v.pem",
     "pki/dcc/dsc-v.key",
