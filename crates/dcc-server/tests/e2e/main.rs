@@ -25,6 +25,7 @@ macro_rules! on_both_backends {
     };
 }
 
+mod admin;
 mod billing;
 mod containment;
 mod instances;
