@@ -50,6 +50,7 @@ const INIT_FILES: &[&str] = &[
     "pki/dcc/dsc-r.pem",
     "pki/dcc/dsc-r.key",
     "operators/demo.toml",
+    "operators/admin.toml",
 ];
 
 /// Runs `dcc` in `cwd` with `envs`, without inheriting the variables that change its inputs.
@@ -139,7 +140,8 @@ impl DataDir {
             .to_owned()
     }
 
-    /// `entries` counts `dcc init`'s two: the pharmacy registered and its demo operator created.
+    /// `entries` counts `dcc init`'s three: the pharmacy registered, its demo operator and the
+    /// association's administrator created.
     fn assert_audit_intact(&self, entries: u64) {
         let output = self.dcc(&["audit", "verify"]);
         assert_exit(&output, 0);
@@ -230,7 +232,7 @@ fn init_writes_the_documented_files_and_a_loadable_config() {
     assert_eq!(pharmacies[0]["address"], "Dev-Markt 1, 10115 Berlin");
     assert_eq!(pharmacies[0]["status"], "active");
     assert_eq!(pharmacies[0]["issuer_segment"], "AQ6IJALY");
-    dir.assert_audit_intact(2);
+    dir.assert_audit_intact(3);
 }
 
 #[test]
@@ -274,7 +276,7 @@ fn a_second_init_is_refused_unless_forced() {
         before[1].0
     );
     assert_eq!(dir.pharmacies().len(), 1);
-    dir.assert_audit_intact(2);
+    dir.assert_audit_intact(3);
 }
 
 #[test]
@@ -340,7 +342,7 @@ fn pharmacies_are_added_suspended_reactivated_and_listed() {
     assert_eq!(added["issuer_segment"], "NEU1");
 
     // init, add, suspend, reactivate.
-    dir.assert_audit_intact(5);
+    dir.assert_audit_intact(6);
 }
 
 #[test]
@@ -407,7 +409,7 @@ fn a_duplicate_or_unknown_pharmacy_is_refused_with_a_clear_message() {
 
     // Nothing was registered or audited.
     assert_eq!(dir.pharmacies().len(), 1);
-    dir.assert_audit_intact(2);
+    dir.assert_audit_intact(3);
 }
 
 #[test]
@@ -543,7 +545,7 @@ fn revoke_institution_adds_serials_to_the_crl_and_keeps_earlier_ones() {
     );
 
     // The PKI commands touch no database, so only init's entry is there.
-    dir.assert_audit_intact(2);
+    dir.assert_audit_intact(3);
 }
 
 #[test]
@@ -652,8 +654,9 @@ fn demo_issues_through_mutual_tls_and_the_certificate_verifies() {
     );
     assert_exit(&audit, 0);
     assert!(
-        // Registered, operator created (init), operator signed in, certificate issued (demo).
-        stdout(&audit).contains("audit chain intact: 4 entries"),
+        // Registered, operator and administrator created (init), operator signed in,
+        // certificate issued (demo).
+        stdout(&audit).contains("audit chain intact: 5 entries"),
         "{}",
         stdout(&audit)
     );
@@ -740,6 +743,8 @@ async fn serve_runs_portal_and_signer_as_separate_processes() {
     let mut config = Config::load(&data.path("dcc.toml")).unwrap();
     config.portal.listen = ([127, 0, 0, 1], portal_port).into();
     config.signer.listen = ([127, 0, 0, 1], signer_port).into();
+    // The portal's admin listener on a port of its own (tests run side by side).
+    config.admin.listen = ([127, 0, 0, 1], 0).into();
     std::fs::write(data.path("dcc.toml"), config.to_toml().unwrap()).unwrap();
 
     let mut signer = ServeChild::spawn(&data, "signer", &[]);
@@ -925,7 +930,7 @@ fn locks_are_set_listed_lifted_and_audited() {
         "everyone was not locked; nothing changed\n"
     );
     // init's registration + 2 locks + 1 unlock.
-    dir.assert_audit_intact(5);
+    dir.assert_audit_intact(6);
 }
 
 #[test]
@@ -1024,6 +1029,13 @@ fn operator_accounts_are_managed_from_the_command_line() {
         toml::from_str(&std::fs::read_to_string(&credentials).unwrap()).unwrap();
     assert_eq!(demo["username"].as_str(), Some("demo"));
     assert_eq!(demo["scope"].as_str(), Some(DEFAULT_ID));
+    // The association's administrator, for the admin listener.
+    let admin: toml::Value =
+        toml::from_str(&std::fs::read_to_string(dir.path("operators/admin.toml")).unwrap())
+            .unwrap();
+    assert_eq!(admin["username"].as_str(), Some("admin"));
+    assert_eq!(admin["scope"].as_str(), Some("*"));
+    assert_eq!(admin["totp_secret"].as_str().map(str::len), Some(32));
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
@@ -1130,7 +1142,7 @@ fn operator_accounts_are_managed_from_the_command_line() {
         "add",
         "--association",
         "--username",
-        "admin",
+        "admin2",
         "--role",
         "administrator",
     ]);
