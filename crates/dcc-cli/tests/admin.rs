@@ -739,12 +739,11 @@ fn free_port() -> u16 {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn serve_runs_portal_and_signer_as_separate_processes() {
     let (data, _) = DataDir::init();
-    let (portal_port, signer_port) = (free_port(), free_port());
+    let (portal_port, signer_port, admin_port) = (free_port(), free_port(), free_port());
     let mut config = Config::load(&data.path("dcc.toml")).unwrap();
     config.portal.listen = ([127, 0, 0, 1], portal_port).into();
     config.signer.listen = ([127, 0, 0, 1], signer_port).into();
-    // The portal's admin listener on a port of its own (tests run side by side).
-    config.admin.listen = ([127, 0, 0, 1], 0).into();
+    config.admin.listen = ([127, 0, 0, 1], admin_port).into();
     std::fs::write(data.path("dcc.toml"), config.to_toml().unwrap()).unwrap();
 
     let mut signer = ServeChild::spawn(&data, "signer", &[]);
@@ -824,6 +823,52 @@ async fn serve_runs_portal_and_signer_as_separate_processes() {
     let verification = dcc_core::verify::verify(hc1, &trust, unix_now()).unwrap();
     assert!(verification.is_valid(), "{verification:?}");
     assert_eq!(verification.hcert.payload["v"][0]["ci"], answer["uvci"]);
+
+    // The portal process also serves the administrators: `dcc init`'s admin certificate and
+    // account sign in there and see the registry.
+    portal.wait_for(admin_port).await;
+    let admin_identity = format!(
+        "{}{}",
+        read("pki/service/admin-client.pem"),
+        read("pki/service/admin-client.key")
+    );
+    let admin_client = reqwest::Client::builder()
+        .tls_certs_only([
+            reqwest::Certificate::from_pem(read("pki/service/ca.pem").as_bytes()).unwrap(),
+        ])
+        .identity(reqwest::Identity::from_pem(admin_identity.as_bytes()).unwrap())
+        .build()
+        .unwrap();
+    let credentials: toml::Value = toml::from_str(&read("operators/admin.toml")).unwrap();
+    let secret =
+        dcc_auth::totp::TotpSecret::from_base32(credentials["totp_secret"].as_str().unwrap())
+            .unwrap();
+    let login: Value = admin_client
+        .post(format!("https://localhost:{admin_port}/api/admin/login"))
+        .json(&serde_json::json!({
+            "username": "admin",
+            "password": credentials["password"].as_str().unwrap(),
+            "totp": secret.code_at(unix_now()),
+        }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(login["operator"]["role"], "administrator", "{login}");
+    let registry: Value = admin_client
+        .get(format!(
+            "https://localhost:{admin_port}/api/admin/pharmacies"
+        ))
+        .bearer_auth(login["token"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(registry["pharmacies"][0]["telematik_id"], DEFAULT_ID);
 
     drop(portal);
     drop(signer);
