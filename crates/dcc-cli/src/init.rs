@@ -12,6 +12,7 @@ use dcc_pki::dev_pki::{DEFAULT_PHARMACY_NAME, DevPki};
 use dcc_pki::layout::{HOLDER_KEY_SECRET_FILE, Overwrite, TRUST_LIST_PUBLIC_KEY};
 use dcc_server::config::Config;
 use dcc_store::Store;
+use dcc_store::operators::ASSOCIATION_SCOPE;
 
 use crate::{EXIT_VALID, block_on, clock, operator, pki};
 
@@ -29,7 +30,8 @@ pub struct InitArgs {
 
 /// Runs `dcc init`: dev PKI in DIR/pki, configuration DIR/dcc.toml, database with migrations,
 /// the dev PKI's pharmacy registered with its owner `demo` (credentials in
-/// DIR/operators/demo.toml). Exit 2 when DIR already holds a PKI or configuration
+/// DIR/operators/demo.toml), and the association's administrator `admin` (credentials in
+/// DIR/operators/admin.toml, client certificate DIR/pki/service/admin-client.pem). Exit 2 when DIR already holds a PKI or configuration
 /// and `--force` is not given.
 pub fn run(args: &InitArgs) -> anyhow::Result<ExitCode> {
     initialize(&args.data, args.force)?;
@@ -70,6 +72,7 @@ pub fn initialize(data: &Path, force: bool) -> anyhow::Result<()> {
     };
 
     let credentials_path = data.join(DEMO_OPERATOR_FILE);
+    let admin_credentials_path = data.join(ADMIN_OPERATOR_FILE);
     let secret_path = data.join(HOLDER_KEY_SECRET_FILE);
     let secret_created = write_holder_key_secret(&secret_path)?;
     let mut development = Config::development(&data);
@@ -106,16 +109,37 @@ pub fn initialize(data: &Path, force: bool) -> anyhow::Result<()> {
             Err(error) => Err(anyhow::Error::new(error)
                 .context(format!("registering the pharmacy {telematik_id}"))),
         };
-        let demo_operator = match &registration {
-            Ok(_) => create_demo_operator(&store, telematik_id.as_str(), &credentials_path, now)
-                .await
-                .map(Some),
+        let demo = Account {
+            scope: telematik_id.as_str(),
+            username: DEMO_OPERATOR_USERNAME,
+            role: Role::Owner,
+            credentials_path: &credentials_path,
+        };
+        let administrator = Account {
+            scope: ASSOCIATION_SCOPE,
+            username: ADMIN_OPERATOR_USERNAME,
+            role: Role::Administrator,
+            credentials_path: &admin_credentials_path,
+        };
+        let accounts = match &registration {
+            Ok(_) => match create_operator(&store, &demo, now).await {
+                Ok(demo) => create_operator(&store, &administrator, now)
+                    .await
+                    .map(|administrator| Some((demo, administrator))),
+                Err(error) => Err(error),
+            },
             Err(_) => Ok(None),
         };
         store.close().await;
-        Ok::<_, anyhow::Error>((registration?, demo_operator?))
+        Ok::<_, anyhow::Error>((registration?, accounts?))
     })??;
-    let (registered, demo_operator) = registered;
+    let (registered, accounts) = registered;
+    let label = |account: Option<&Provisioned>| match account {
+        Some(Provisioned::Created) => "created",
+        _ => "kept",
+    };
+    let demo_operator = label(accounts.as_ref().map(|(demo, _)| demo));
+    let administrator = label(accounts.as_ref().map(|(_, administrator)| administrator));
 
     let (certificate, key) = pki::institution_files(&pki_dir, telematik_id);
     let registration = match registered {
@@ -145,13 +169,21 @@ pub fn initialize(data: &Path, force: bool) -> anyhow::Result<()> {
         (
             "  operator",
             format!(
-                "{DEMO_OPERATOR_USERNAME}, owner ({}): {}",
-                match demo_operator {
-                    Some(DemoOperator::Created) => "created",
-                    _ => "kept",
-                },
+                "{DEMO_OPERATOR_USERNAME}, owner ({demo_operator}): {}",
                 credentials_path.display()
             ),
+        ),
+        (
+            "administrator",
+            format!(
+                "{ADMIN_OPERATOR_USERNAME} ({administrator}): {}",
+                admin_credentials_path.display()
+            ),
+        ),
+        ("admin listener", format!("https://{}", config.admin.listen)),
+        (
+            "  certificate",
+            pki_dir.join(ADMIN_CLIENT_CERTIFICATE).display().to_string(),
         ),
         (
             "DSC vaccination",
@@ -204,14 +236,22 @@ fn write_holder_key_secret(path: &Path) -> anyhow::Result<bool> {
     Ok(true)
 }
 
-/// Creates the demo pharmacy's owner `demo` with an enrolled second factor and writes the
-/// credentials file, unless the account exists (`--force` keeps the database).
-async fn create_demo_operator(
+/// An account `dcc init` provisions, and where its credentials go.
+struct Account<'a> {
+    scope: &'a str,
+    username: &'a str,
+    role: Role,
+    credentials_path: &'a Path,
+}
+
+/// Creates an account with an enrolled second factor (the demo pharmacy's owner `demo`, the
+/// association's administrator `admin`) and writes its credentials file, unless the account
+/// exists (`--force` keeps the database).
+async fn create_operator(
     store: &Store,
-    telematik_id: &str,
-    credentials_path: &Path,
+    account: &Account<'_>,
     now: time::OffsetDateTime,
-) -> anyhow::Result<DemoOperator> {
+) -> anyhow::Result<Provisioned> {
     let password = operator::generate_password()?;
     let secret = operator::random_secret()?;
     let salt = dcc_server::clock::random()
@@ -220,9 +260,9 @@ async fn create_demo_operator(
         store,
         &Actor::CommandLine,
         &NewAccount {
-            scope: telematik_id,
-            username: DEMO_OPERATOR_USERNAME,
-            role: Role::Owner,
+            scope: account.scope,
+            username: account.username,
+            role: account.role,
             password: &password,
             totp_secret: Some(&secret),
         },
@@ -232,28 +272,30 @@ async fn create_demo_operator(
     .await;
     match created {
         Ok(_) => {
-            if credentials_path.exists() {
-                std::fs::remove_file(credentials_path)
-                    .with_context(|| format!("replacing {}", credentials_path.display()))?;
+            let path = account.credentials_path;
+            if path.exists() {
+                std::fs::remove_file(path)
+                    .with_context(|| format!("replacing {}", path.display()))?;
             }
             operator::write_credentials(
-                credentials_path,
+                path,
                 &operator::CredentialsFile {
-                    scope: telematik_id.to_owned(),
-                    username: DEMO_OPERATOR_USERNAME.to_owned(),
+                    scope: account.scope.to_owned(),
+                    username: account.username.to_owned(),
                     password,
                     totp_secret: secret.to_base32(),
                 },
             )?;
-            Ok(DemoOperator::Created)
+            Ok(Provisioned::Created)
         }
-        Err(AuthError::UsernameTaken) => Ok(DemoOperator::Kept),
-        Err(error) => Err(anyhow::Error::new(error).context("creating the demo operator")),
+        Err(AuthError::UsernameTaken) => Ok(Provisioned::Kept),
+        Err(error) => Err(anyhow::Error::new(error)
+            .context(format!("creating the operator {}", account.username))),
     }
 }
 
-/// Whether `dcc init` created the demo operator or found it.
-enum DemoOperator {
+/// Whether `dcc init` created an account or found it.
+enum Provisioned {
     /// Created now; its credentials file is new.
     Created,
     /// Existed before (`--force` on an existing database).
@@ -273,6 +315,15 @@ pub const DEMO_OPERATOR_FILE: &str = "operators/demo.toml";
 
 /// The demo pharmacy's owner account.
 pub const DEMO_OPERATOR_USERNAME: &str = "demo";
+
+/// The association administrator's credentials inside the data folder (development only).
+pub const ADMIN_OPERATOR_FILE: &str = "operators/admin.toml";
+
+/// The association's administrator account (scope `*`), for the admin listener.
+pub const ADMIN_OPERATOR_USERNAME: &str = "admin";
+
+/// The administrator's client certificate inside the PKI folder.
+const ADMIN_CLIENT_CERTIFICATE: &str = "service/admin-client.pem";
 
 /// The configuration file inside the data folder.
 pub const CONFIG_FILE: &str = "dcc.toml";

@@ -1,6 +1,7 @@
 //! `dcc serve`: the pharmacy portal and the certificate server, until Ctrl-C or SIGTERM. They
 //! run in one process (`--role all`) or as two (`--role signer` and `--role portal`), the
 //! portal then reaching the certificate server over mutual TLS with its service identity.
+//! Where the portal runs, the association administrators' listener runs too (`[admin]`).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -11,8 +12,8 @@ use clap::{Args, ValueEnum};
 use dcc_issuance::issue::SignService;
 use dcc_server::config::Config;
 use dcc_server::server::{
-    RunningPortal, connect_store, follow_published_dscs, registry_certificate_server,
-    remote_signer, start_portal, start_signer,
+    RunningPortal, RunningServer, connect_store, follow_published_dscs,
+    registry_certificate_server, remote_signer, start_admin, start_portal, start_signer,
 };
 
 use crate::EXIT_VALID;
@@ -58,6 +59,7 @@ pub fn run(args: &ServeArgs) -> anyhow::Result<ExitCode> {
         bail!("--signer-url is only used with --role portal");
     }
     runtime()?.block_on(async {
+        let mut admin = None;
         let server = match args.role {
             Role::All => {
                 let portal = start(&config, None).await?;
@@ -65,6 +67,7 @@ pub fn run(args: &ServeArgs) -> anyhow::Result<ExitCode> {
                     "portal listening on https://{} with the certificate server in-process",
                     portal.local_addr
                 );
+                admin = Some(start_admin_listener(&config).await?);
                 portal
             }
             Role::Signer => {
@@ -85,15 +88,33 @@ pub fn run(args: &ServeArgs) -> anyhow::Result<ExitCode> {
                     "portal listening on https://{}, signing through the certificate server at {url}",
                     portal.local_addr
                 );
+                admin = Some(start_admin_listener(&config).await?);
                 portal
             }
         };
         println!("Ctrl-C stops it");
         shutdown_signal().await;
         println!("stopping");
+        if let Some(admin) = admin {
+            admin.stop().await;
+        }
         server.stop().await;
         Ok(ExitCode::from(EXIT_VALID))
     })
+}
+
+/// Starts the association administrators' listener (`[admin] listen`) on a database pool of
+/// its own, so that administration never waits behind the issuing path's connections.
+async fn start_admin_listener(config: &Config) -> anyhow::Result<RunningServer> {
+    let store = connect_store(config)
+        .await
+        .with_context(|| format!("opening the database {}", config.database_url))?;
+    let admin = start_admin(config, store, None).await?;
+    println!(
+        "admin listener on https://{} (administrator client certificates of the service CA only)",
+        admin.local_addr
+    );
+    Ok(admin)
 }
 
 /// Opens the database, loads the signing keys and starts the portal with the certificate

@@ -40,6 +40,8 @@ const INIT_FILES: &[&str] = &[
     "pki/service/signer-server.key",
     "pki/service/portal-client.pem",
     "pki/service/portal-client.key",
+    "pki/service/admin-client.pem",
+    "pki/service/admin-client.key",
     "pki/dcc/csca.pem",
     "pki/dcc/dsc-v.pem",
     "pki/dcc/dsc-v.key",
@@ -48,6 +50,7 @@ const INIT_FILES: &[&str] = &[
     "pki/dcc/dsc-r.pem",
     "pki/dcc/dsc-r.key",
     "operators/demo.toml",
+    "operators/admin.toml",
 ];
 
 /// Runs `dcc` in `cwd` with `envs`, without inheriting the variables that change its inputs.
@@ -137,7 +140,8 @@ impl DataDir {
             .to_owned()
     }
 
-    /// `entries` counts `dcc init`'s two: the pharmacy registered and its demo operator created.
+    /// `entries` counts `dcc init`'s three: the pharmacy registered, its demo operator and the
+    /// association's administrator created.
     fn assert_audit_intact(&self, entries: u64) {
         let output = self.dcc(&["audit", "verify"]);
         assert_exit(&output, 0);
@@ -228,7 +232,7 @@ fn init_writes_the_documented_files_and_a_loadable_config() {
     assert_eq!(pharmacies[0]["address"], "Dev-Markt 1, 10115 Berlin");
     assert_eq!(pharmacies[0]["status"], "active");
     assert_eq!(pharmacies[0]["issuer_segment"], "AQ6IJALY");
-    dir.assert_audit_intact(2);
+    dir.assert_audit_intact(3);
 }
 
 #[test]
@@ -272,7 +276,7 @@ fn a_second_init_is_refused_unless_forced() {
         before[1].0
     );
     assert_eq!(dir.pharmacies().len(), 1);
-    dir.assert_audit_intact(2);
+    dir.assert_audit_intact(3);
 }
 
 #[test]
@@ -338,7 +342,7 @@ fn pharmacies_are_added_suspended_reactivated_and_listed() {
     assert_eq!(added["issuer_segment"], "NEU1");
 
     // init, add, suspend, reactivate.
-    dir.assert_audit_intact(5);
+    dir.assert_audit_intact(6);
 }
 
 #[test]
@@ -405,7 +409,7 @@ fn a_duplicate_or_unknown_pharmacy_is_refused_with_a_clear_message() {
 
     // Nothing was registered or audited.
     assert_eq!(dir.pharmacies().len(), 1);
-    dir.assert_audit_intact(2);
+    dir.assert_audit_intact(3);
 }
 
 #[test]
@@ -541,7 +545,7 @@ fn revoke_institution_adds_serials_to_the_crl_and_keeps_earlier_ones() {
     );
 
     // The PKI commands touch no database, so only init's entry is there.
-    dir.assert_audit_intact(2);
+    dir.assert_audit_intact(3);
 }
 
 #[test]
@@ -643,9 +647,9 @@ fn demo_issues_through_mutual_tls_and_the_certificate_verifies() {
     let uvci = report["uvci"].as_str().unwrap();
     assert!(printed.contains(uvci), "{printed}");
 
-    // Ledger and audit: registered, operator created (init), operator signed in, certificate
-    // issued (demo); when the demo ran outside the default opening hours, also anomaly
-    // detection's off-hours alert (a warning).
+    // Ledger and audit: registered, operator and administrator created (init), operator signed
+    // in, certificate issued (demo); when the demo ran outside the default opening hours, also
+    // anomaly detection's off-hours alert (a warning).
     let issued_at = time::OffsetDateTime::parse(
         report["issued_at"].as_str().unwrap(),
         &time::format_description::well_known::Rfc3339,
@@ -655,7 +659,7 @@ fn demo_issues_through_mutual_tls_and_the_certificate_verifies() {
     let off_hours = dcc_anomaly::hours::OpeningHours::default()
         .closed_reason(issued_at, 30)
         .is_some();
-    let entries = if off_hours { 5 } else { 4 };
+    let entries = if off_hours { 6 } else { 5 };
     let config = data.join("dcc.toml");
     let audit = dcc_in(
         dir.path(),
@@ -747,10 +751,11 @@ fn free_port() -> u16 {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn serve_runs_portal_and_signer_as_separate_processes() {
     let (data, _) = DataDir::init();
-    let (portal_port, signer_port) = (free_port(), free_port());
+    let (portal_port, signer_port, admin_port) = (free_port(), free_port(), free_port());
     let mut config = Config::load(&data.path("dcc.toml")).unwrap();
     config.portal.listen = ([127, 0, 0, 1], portal_port).into();
     config.signer.listen = ([127, 0, 0, 1], signer_port).into();
+    config.admin.listen = ([127, 0, 0, 1], admin_port).into();
     std::fs::write(data.path("dcc.toml"), config.to_toml().unwrap()).unwrap();
 
     let mut signer = ServeChild::spawn(&data, "signer", &[]);
@@ -830,6 +835,52 @@ async fn serve_runs_portal_and_signer_as_separate_processes() {
     let verification = dcc_core::verify::verify(hc1, &trust, unix_now()).unwrap();
     assert!(verification.is_valid(), "{verification:?}");
     assert_eq!(verification.hcert.payload["v"][0]["ci"], answer["uvci"]);
+
+    // The portal process also serves the administrators: `dcc init`'s admin certificate and
+    // account sign in there and see the registry.
+    portal.wait_for(admin_port).await;
+    let admin_identity = format!(
+        "{}{}",
+        read("pki/service/admin-client.pem"),
+        read("pki/service/admin-client.key")
+    );
+    let admin_client = reqwest::Client::builder()
+        .tls_certs_only([
+            reqwest::Certificate::from_pem(read("pki/service/ca.pem").as_bytes()).unwrap(),
+        ])
+        .identity(reqwest::Identity::from_pem(admin_identity.as_bytes()).unwrap())
+        .build()
+        .unwrap();
+    let credentials: toml::Value = toml::from_str(&read("operators/admin.toml")).unwrap();
+    let secret =
+        dcc_auth::totp::TotpSecret::from_base32(credentials["totp_secret"].as_str().unwrap())
+            .unwrap();
+    let login: Value = admin_client
+        .post(format!("https://localhost:{admin_port}/api/admin/login"))
+        .json(&serde_json::json!({
+            "username": "admin",
+            "password": credentials["password"].as_str().unwrap(),
+            "totp": secret.code_at(unix_now()),
+        }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(login["operator"]["role"], "administrator", "{login}");
+    let registry: Value = admin_client
+        .get(format!(
+            "https://localhost:{admin_port}/api/admin/pharmacies"
+        ))
+        .bearer_auth(login["token"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(registry["pharmacies"][0]["telematik_id"], DEFAULT_ID);
 
     drop(portal);
     drop(signer);
@@ -936,7 +987,7 @@ fn locks_are_set_listed_lifted_and_audited() {
         "everyone was not locked; nothing changed\n"
     );
     // init's registration + 2 locks + 1 unlock.
-    dir.assert_audit_intact(5);
+    dir.assert_audit_intact(6);
 }
 
 #[test]
@@ -1157,8 +1208,8 @@ fn alerts_are_listed_and_acknowledged_with_a_comment_only() {
         "{}",
         stderr(&output)
     );
-    // init's registration and demo operator + the acknowledgement.
-    dir.assert_audit_intact(3);
+    // init's registration, operator and administrator + the acknowledgement.
+    dir.assert_audit_intact(4);
 }
 
 #[test]
@@ -1169,6 +1220,13 @@ fn operator_accounts_are_managed_from_the_command_line() {
         toml::from_str(&std::fs::read_to_string(&credentials).unwrap()).unwrap();
     assert_eq!(demo["username"].as_str(), Some("demo"));
     assert_eq!(demo["scope"].as_str(), Some(DEFAULT_ID));
+    // The association's administrator, for the admin listener.
+    let admin: toml::Value =
+        toml::from_str(&std::fs::read_to_string(dir.path("operators/admin.toml")).unwrap())
+            .unwrap();
+    assert_eq!(admin["username"].as_str(), Some("admin"));
+    assert_eq!(admin["scope"].as_str(), Some("*"));
+    assert_eq!(admin["totp_secret"].as_str().map(str::len), Some(32));
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
@@ -1275,7 +1333,7 @@ fn operator_accounts_are_managed_from_the_command_line() {
         "add",
         "--association",
         "--username",
-        "admin",
+        "admin2",
         "--role",
         "administrator",
     ]);

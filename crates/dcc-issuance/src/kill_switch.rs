@@ -40,6 +40,19 @@ pub enum KillSwitchError {
     Store(#[from] StoreError),
 }
 
+impl KillSwitchError {
+    /// The stable error code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::InvalidReason(_) => "invalid_reason",
+            Self::InvalidComment => "invalid_comment",
+            Self::InvalidTarget(_) => "invalid_target",
+            Self::UnknownOperator(_) => "unknown_operator",
+            Self::Store(_) => "store_unavailable",
+        }
+    }
+}
+
 /// Locks issuance for `scope` and records [`AuditEvent::IssuanceLocked`] in the same
 /// transaction. Locking a locked scope replaces its reason and comment.
 pub async fn lock(

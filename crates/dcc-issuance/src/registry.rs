@@ -60,6 +60,20 @@ pub enum RegistryError {
     Store(#[from] StoreError),
 }
 
+impl RegistryError {
+    /// The stable error code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::NotFound { .. } => "pharmacy_not_registered",
+            Self::AlreadyRegistered { .. } => "pharmacy_already_registered",
+            Self::SegmentTaken { .. } => "issuer_segment_taken",
+            Self::InvalidSegment { .. } => "invalid_issuer_segment",
+            Self::InvalidTelematikId { .. } => "invalid_telematik_id",
+            Self::Store(_) => "store_unavailable",
+        }
+    }
+}
+
 /// Registers an active pharmacy and records [`AuditEvent::PharmacyRegistered`] in the same
 /// transaction.
 ///

@@ -31,8 +31,8 @@ use crate::institution::InstitutionError;
 use crate::institution_request::InstitutionRequest;
 use crate::serial::Serial;
 use crate::service::{
-    PORTAL_CLIENT_COMMON_NAME, PORTAL_SERVER_COMMON_NAME, SIGNER_SERVER_COMMON_NAME, client_params,
-    server_params, service_ca_params,
+    ADMIN_CLIENT_COMMON_NAME, PORTAL_CLIENT_COMMON_NAME, PORTAL_SERVER_COMMON_NAME,
+    SIGNER_SERVER_COMMON_NAME, client_params, server_params, service_ca_params,
 };
 use crate::telematik_id::TelematikId;
 
@@ -47,6 +47,7 @@ pub struct DevPki {
     pub(crate) portal_server: IssuedCertificate,
     pub(crate) signer_server: IssuedCertificate,
     pub(crate) portal_client: IssuedCertificate,
+    pub(crate) admin_client: IssuedCertificate,
     pub(crate) csca: CertificateAuthority,
     pub(crate) dsc_vaccination: IssuedCertificate,
     pub(crate) dsc_test: IssuedCertificate,
@@ -149,6 +150,7 @@ impl DevPki {
         let portal_server = server(PORTAL_SERVER_COMMON_NAME)?;
         let signer_server = server(SIGNER_SERVER_COMMON_NAME)?;
         let portal_client = service_ca.issue(&client_params(PORTAL_CLIENT_COMMON_NAME, now))?;
+        let admin_client = service_ca.issue(&client_params(ADMIN_CLIENT_COMMON_NAME, now))?;
 
         let csca = CertificateAuthority::self_signed(csca_params(now))?;
         let dsc = |certificate_type| csca.issue(&dsc_params(certificate_type, now));
@@ -166,6 +168,7 @@ impl DevPki {
             portal_server,
             signer_server,
             portal_client,
+            admin_client,
             csca,
             dsc_vaccination,
             dsc_test,
@@ -243,6 +246,12 @@ impl DevPki {
     /// The portal's client identity (CN `dcc-portal`, clientAuth).
     pub fn portal_client(&self) -> &IssuedCertificate {
         &self.portal_client
+    }
+
+    /// The association administrators' client identity towards the admin listener (CN
+    /// `dcc-admin`, clientAuth).
+    pub fn admin_client(&self) -> &IssuedCertificate {
+        &self.admin_client
     }
 
     /// The CSCA, with its key.
@@ -442,15 +451,20 @@ mod tests {
             let (_, usage) = tbs.get_extension::<ExtendedKeyUsage>().unwrap().unwrap();
             assert_eq!(usage.0, [server_auth]);
         }
-        let client = parse(pki.portal_client().certificate());
-        assert_issued_by(pki.portal_client().certificate(), pki.service_ca());
-        let tbs = client.tbs_certificate();
-        assert_eq!(
-            tbs.subject().common_name().unwrap().unwrap().value(),
-            "dcc-portal"
-        );
-        let (_, usage) = tbs.get_extension::<ExtendedKeyUsage>().unwrap().unwrap();
-        assert_eq!(usage.0, [client_auth]);
+        for (client, common_name) in [
+            (pki.portal_client(), "dcc-portal"),
+            (pki.admin_client(), "dcc-admin"),
+        ] {
+            assert_issued_by(client.certificate(), pki.service_ca());
+            let parsed = parse(client.certificate());
+            let tbs = parsed.tbs_certificate();
+            assert_eq!(
+                tbs.subject().common_name().unwrap().unwrap().value(),
+                common_name
+            );
+            let (_, usage) = tbs.get_extension::<ExtendedKeyUsage>().unwrap().unwrap();
+            assert_eq!(usage.0, [client_auth]);
+        }
     }
 
     #[test]

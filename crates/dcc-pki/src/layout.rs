@@ -17,6 +17,7 @@
 //! service/portal-server.pem|.key     portal TLS server (SAN localhost, 127.0.0.1)
 //! service/signer-server.pem|.key     certificate server TLS server (SAN localhost, 127.0.0.1)
 //! service/portal-client.pem|.key     portal client identity (CN dcc-portal, clientAuth)
+//! service/admin-client.pem|.key      association administrator identity (CN dcc-admin, clientAuth)
 //! dcc/csca.pem                       CSCA certificate, DCC CSCA DEV TEST-ONLY
 //! dcc/csca.key                       CSCA key
 //! dcc/dsc-v.pem|.key                 DSC for vaccination certificates (EKU …2021.1.2)
@@ -92,6 +93,7 @@ impl DevPki {
             portal_server: issued(PORTAL_SERVER)?,
             signer_server: issued(SIGNER_SERVER)?,
             portal_client: issued(PORTAL_CLIENT)?,
+            admin_client: issued(ADMIN_CLIENT)?,
             csca,
             dsc_vaccination: issued(dsc_stem(CertificateType::Vaccination))?,
             dsc_test: issued(dsc_stem(CertificateType::Test))?,
@@ -153,6 +155,7 @@ impl DevPki {
         files.extend(issued_files(PORTAL_SERVER, &self.portal_server));
         files.extend(issued_files(SIGNER_SERVER, &self.signer_server));
         files.extend(issued_files(PORTAL_CLIENT, &self.portal_client));
+        files.extend(issued_files(ADMIN_CLIENT, &self.admin_client));
         for certificate_type in CertificateType::ALL {
             files.extend(issued_files(
                 dsc_stem(certificate_type),
@@ -364,6 +367,7 @@ const SERVICE_CA: &str = "service/ca.pem";
 const PORTAL_SERVER: &str = "service/portal-server";
 const SIGNER_SERVER: &str = "service/signer-server";
 const PORTAL_CLIENT: &str = "service/portal-client";
+const ADMIN_CLIENT: &str = "service/admin-client";
 const CSCA: &str = "dcc/csca";
 const CERTIFICATE_EXTENSION: &str = "pem";
 const KEY_EXTENSION: &str = "key";
@@ -407,6 +411,7 @@ mod tests {
         assert_eq!(loaded.portal_server(), pki.portal_server());
         assert_eq!(loaded.signer_server(), pki.signer_server());
         assert_eq!(loaded.portal_client(), pki.portal_client());
+        assert_eq!(loaded.admin_client(), pki.admin_client());
         assert_eq!(loaded.csca().issued(), pki.csca().issued());
         for certificate_type in CertificateType::ALL {
             assert_eq!(loaded.dsc(certificate_type), pki.dsc(certificate_type));

@@ -1,6 +1,7 @@
 //! Certificate profiles of the internal service PKI: the TLS server certificates of the portal
 //! and the certificate (signer) server, and the client identity the portal presents to the
-//! certificate server. None of these is part of the TI; they stand in for the operator's own CA.
+//! certificate server, and the association administrators' client identity towards the admin
+//! listener. None of these is part of the TI; they stand in for the operator's own CA.
 
 use rcgen::{CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, KeyUsagePurpose, SanType};
 use time::{Duration, OffsetDateTime};
@@ -63,6 +64,9 @@ pub const PORTAL_SERVER_COMMON_NAME: &str = "dcc-portal-server";
 pub const SIGNER_SERVER_COMMON_NAME: &str = "dcc-signer-server";
 /// The subject CN of the portal's client identity, which the certificate server requires.
 pub const PORTAL_CLIENT_COMMON_NAME: &str = "dcc-portal";
+/// The subject CN of the association administrators' client certificate, which the admin
+/// listener requires (or a CN starting with `dcc-admin:`, one per administrator's device).
+pub const ADMIN_CLIENT_COMMON_NAME: &str = "dcc-admin";
 /// The subject CN of the service CA.
 pub const SERVICE_CA_COMMON_NAME: &str = "DCC Service CA DEV TEST-ONLY";
 

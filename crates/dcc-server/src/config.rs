@@ -55,6 +55,9 @@ pub struct Config {
     pub portal: PortalConfig,
     /// The certificate server (signer).
     pub signer: SignerConfig,
+    /// The association administrators' listener (defaults when the section is absent).
+    #[serde(default)]
+    pub admin: AdminConfig,
     /// Per-pharmacy rate limits (defaults when the section is absent).
     #[serde(default)]
     pub limits: RateLimits,
@@ -161,6 +164,32 @@ pub struct PortalConfig {
 
 fn default_max_in_flight() -> usize {
     256
+}
+
+/// The admin listener of the portal process (`dcc serve --role all|portal`): the
+/// association's administrators manage the registry, accounts and locks and read the audit
+/// log there ([`crate::admin_api`]). It presents the portal's TLS certificate and admits only
+/// client certificates of the service CA (`[signer] client_ca`) whose CN is `dcc-admin` or
+/// starts with `dcc-admin:`. It belongs on the association's internal network, never on the
+/// address pharmacies reach.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AdminConfig {
+    /// Address to listen on (default `127.0.0.1:8445`).
+    #[serde(default = "default_admin_listen")]
+    pub listen: SocketAddr,
+}
+
+impl Default for AdminConfig {
+    fn default() -> Self {
+        Self {
+            listen: default_admin_listen(),
+        }
+    }
+}
+
+fn default_admin_listen() -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, 1], 8445))
 }
 
 /// How the portal reaches the certificate server, and the signer's own settings.
@@ -358,7 +387,8 @@ impl Config {
     }
 
     /// The configuration `dcc init` writes for a development data folder: SQLite in the
-    /// folder, the dev PKI's file layout, loopback ports 8443 (portal) and 8444 (signer).
+    /// folder, the dev PKI's file layout, loopback ports 8443 (portal), 8444 (signer) and 8445
+    /// (admin).
     pub fn development(base_dir: &Path) -> Self {
         let key = |kind: &str, lifetime_days| KeyConfig {
             certificate: PathBuf::from(format!("pki/dcc/dsc-{kind}.pem")),
@@ -393,6 +423,7 @@ impl Config {
                 portal_identity_certificate: "pki/service/portal-client.pem".into(),
                 portal_identity_key: "pki/service/portal-client.key".into(),
             },
+            admin: AdminConfig::default(),
             limits: RateLimits::default(),
             billing: BillingConfig::default(),
             trust_list: Some(TrustListConfig {
@@ -516,6 +547,24 @@ mod tests {
         let custom = text.replace("acquire_timeout_ms = 2000", "acquire_timeout_ms = 250");
         let config: Config = toml::from_str(&custom).unwrap();
         assert_eq!(config.database.acquire_timeout_ms, 250);
+    }
+
+    #[test]
+    fn the_admin_listener_defaults_to_loopback_8445() {
+        let config = Config::development(Path::new("/d"));
+        let text = config.to_toml().unwrap();
+        assert!(
+            text.contains("[admin]\nlisten = \"127.0.0.1:8445\""),
+            "{text}"
+        );
+        // Configuration files written before the admin listener existed stay valid.
+        let without = text.replace("[admin]\nlisten = \"127.0.0.1:8445\"\n", "");
+        assert_ne!(without, text);
+        let parsed: Config = toml::from_str(&without).unwrap();
+        assert_eq!(
+            parsed.admin.listen,
+            SocketAddr::from(([127, 0, 0, 1], 8445))
+        );
     }
 
     #[test]

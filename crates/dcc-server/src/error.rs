@@ -7,10 +7,13 @@ use axum::response::{IntoResponse, Response};
 use dcc_auth::password::PasswordError;
 use dcc_issuance::billing::StatementError;
 use dcc_issuance::issue::{IssueError, SignServiceError};
+use dcc_issuance::kill_switch::KillSwitchError;
 use dcc_issuance::operators::AuthError;
 use dcc_issuance::payload::PayloadError;
+use dcc_issuance::registry::RegistryError;
 use dcc_issuance::request::RequestError;
 use dcc_issuance::violation::FieldViolation;
+use dcc_store::StoreError;
 use serde_json::json;
 
 use crate::identity::IdentityRejection;
@@ -51,6 +54,28 @@ pub enum ApiError {
         /// How long the breaker stays open.
         retry_after: std::time::Duration,
     },
+    /// A pharmacy registry change was refused or failed (admin API).
+    Registry(RegistryError),
+    /// A lock could not be set or lifted (admin API).
+    KillSwitch(KillSwitchError),
+    /// A read of the database failed (admin API: the audit log).
+    Store(StoreError),
+    /// A query parameter is malformed or unknown (400 `invalid_query`, naming it).
+    InvalidQuery {
+        /// The parameter.
+        field: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// A body field is well-formed JSON but its value is refused (422 `invalid_field`).
+    InvalidField {
+        /// The field.
+        field: &'static str,
+        /// What is wrong.
+        message: String,
+    },
+    /// The client certificate is the service CA's but not an administrator's (admin listener).
+    NotAnAdministrator,
     /// The certificate was issued but its PNG/SVG/PDF form could not be rendered (a defect:
     /// every issued HC1 string renders). A retry with the same idempotency key gets it.
     Render,
@@ -65,6 +90,24 @@ impl From<StatementError> for ApiError {
 impl From<TrustListPublishError> for ApiError {
     fn from(error: TrustListPublishError) -> Self {
         Self::TrustList(error)
+    }
+}
+
+impl From<RegistryError> for ApiError {
+    fn from(error: RegistryError) -> Self {
+        Self::Registry(error)
+    }
+}
+
+impl From<KillSwitchError> for ApiError {
+    fn from(error: KillSwitchError) -> Self {
+        Self::KillSwitch(error)
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(error: StoreError) -> Self {
+        Self::Store(error)
     }
 }
 
@@ -176,6 +219,40 @@ impl IntoResponse for ApiError {
                     message.clone(),
                     &[],
                 ),
+                Self::Registry(error) => {
+                    let status = registry_status(error);
+                    (status, error.code(), admin_message(status, error), &[])
+                }
+                Self::KillSwitch(error) => {
+                    let status = kill_switch_status(error);
+                    (status, error.code(), admin_message(status, error), &[])
+                }
+                Self::Store(_) => (
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "store_unavailable",
+                    "the database cannot be read right now; try again later".to_owned(),
+                    &[],
+                ),
+                Self::InvalidQuery { message, .. } => (
+                    StatusCode::BAD_REQUEST,
+                    "invalid_query",
+                    message.clone(),
+                    &[],
+                ),
+                Self::InvalidField { message, .. } => (
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "invalid_field",
+                    message.clone(),
+                    &[],
+                ),
+                Self::NotAnAdministrator => (
+                    StatusCode::FORBIDDEN,
+                    "not_an_administrator",
+                    "only an association administrator's client certificate (CN dcc-admin) may \
+                     use this listener"
+                        .to_owned(),
+                    &[],
+                ),
                 Self::Billing(error) => {
                     let status = billing_status(error);
                     let message = if status.is_server_error() {
@@ -227,6 +304,16 @@ impl IntoResponse for ApiError {
                 }
             }
             Self::Overloaded => retry_after = Some(OVERLOAD_RETRY_AFTER_SECONDS),
+            Self::InvalidQuery { field, .. } => {
+                if let Some(fields) = body.as_object_mut() {
+                    fields.insert("field".to_owned(), json!(field));
+                }
+            }
+            Self::InvalidField { field, .. } => {
+                if let Some(fields) = body.as_object_mut() {
+                    fields.insert("field".to_owned(), json!(field));
+                }
+            }
             Self::Auth(AuthError::AccountLocked { until }) => {
                 if let Some(fields) = body.as_object_mut() {
                     fields.insert("locked_until".to_owned(), json!(until));
@@ -268,6 +355,40 @@ fn auth_status(error: &AuthError) -> StatusCode {
         AuthError::UnknownOperator | AuthError::UnknownPharmacy(_) => StatusCode::NOT_FOUND,
         AuthError::Store(_) => StatusCode::SERVICE_UNAVAILABLE,
         _ => StatusCode::INTERNAL_SERVER_ERROR,
+    }
+}
+
+fn registry_status(error: &RegistryError) -> StatusCode {
+    match error {
+        RegistryError::NotFound { .. } => StatusCode::NOT_FOUND,
+        RegistryError::AlreadyRegistered { .. } | RegistryError::SegmentTaken { .. } => {
+            StatusCode::CONFLICT
+        }
+        RegistryError::InvalidSegment { .. } | RegistryError::InvalidTelematikId { .. } => {
+            StatusCode::UNPROCESSABLE_ENTITY
+        }
+        RegistryError::Store(_) => StatusCode::SERVICE_UNAVAILABLE,
+        _ => StatusCode::INTERNAL_SERVER_ERROR,
+    }
+}
+
+fn kill_switch_status(error: &KillSwitchError) -> StatusCode {
+    match error {
+        KillSwitchError::InvalidReason(_)
+        | KillSwitchError::InvalidComment
+        | KillSwitchError::InvalidTarget(_) => StatusCode::UNPROCESSABLE_ENTITY,
+        KillSwitchError::UnknownOperator(_) => StatusCode::NOT_FOUND,
+        KillSwitchError::Store(_) => StatusCode::SERVICE_UNAVAILABLE,
+        _ => StatusCode::INTERNAL_SERVER_ERROR,
+    }
+}
+
+/// The message of an admin API refusal; a server error's detail stays in the log.
+fn admin_message(status: StatusCode, error: &dyn std::fmt::Display) -> String {
+    if status.is_server_error() {
+        "the association's data cannot be changed right now; try again later".to_owned()
+    } else {
+        error.to_string()
     }
 }
 

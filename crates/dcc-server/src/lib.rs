@@ -4,8 +4,12 @@
 //! certificate that chains to the configured CA get through, and each connection's identity
 //! is parsed once and handed to the handlers as a typed value. The certificate server can run
 //! in the portal's process or as a service of its own ([`signer_service`]), which the portal
-//! reaches over mutual TLS with its service identity ([`remote_signer`]).
+//! reaches over mutual TLS with its service identity ([`remote_signer`]). The association's
+//! administrators use a listener of their own in the portal's process ([`admin_api`]).
 
+pub mod admin_api;
+pub mod admin_audit;
+pub mod admin_session;
 pub mod billing_api;
 pub mod billing_close;
 pub mod circuit_breaker;

@@ -15,7 +15,8 @@ use axum::response::{IntoResponse, Response};
 use dcc_issuance::operators::{AuthError, OperatorRef};
 use dcc_issuance::sessions::SignedInOperator;
 use dcc_issuance::sign_in::{
-    self, EnrolmentConfirmation, SessionKind, SignInAttempt, SignInOutcome, SignInRandom,
+    self, EnrolmentConfirmation, NewSession, SessionKind, SignInAttempt, SignInOutcome,
+    SignInRandom,
 };
 use serde::Deserialize;
 use serde_json::json;
@@ -88,17 +89,19 @@ impl FromRequestParts<PortalState> for SignedIn {
 
 /// The bearer token, else the session cookie.
 pub fn presented_token(parts: &Parts) -> Option<String> {
-    let bearer = parts
+    bearer_token(parts).or_else(|| cookie(parts, COOKIE))
+}
+
+/// The token of `Authorization: Bearer <token>`.
+pub fn bearer_token(parts: &Parts) -> Option<String> {
+    parts
         .headers
         .get(header::AUTHORIZATION)
         .and_then(|value| value.to_str().ok())
         .and_then(|value| value.strip_prefix("Bearer "))
         .map(str::trim)
-        .filter(|token| !token.is_empty());
-    if let Some(token) = bearer {
-        return Some(token.to_owned());
-    }
-    cookie(parts, COOKIE)
+        .filter(|token| !token.is_empty())
+        .map(str::to_owned)
 }
 
 /// A cookie's value.
@@ -138,19 +141,46 @@ pub fn sign_in_random() -> Result<SignInRandom, ApiError> {
     })
 }
 
+/// The body of a sign-in: `{username, password, totp}`.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct LoginBody {
-    username: String,
-    password: String,
-    totp: Option<String>,
+pub(crate) struct LoginBody {
+    pub(crate) username: String,
+    pub(crate) password: String,
+    pub(crate) totp: Option<String>,
 }
 
+/// The body of an enrolment confirmation: `{enrolment_token, totp}`.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct EnrolBody {
-    enrolment_token: String,
-    totp: String,
+pub(crate) struct EnrolBody {
+    pub(crate) enrolment_token: String,
+    pub(crate) totp: String,
+}
+
+/// The answer to a sign-in: the session, or the second factor to enrol.
+pub(crate) fn sign_in_answer(outcome: SignInOutcome) -> Response {
+    match outcome {
+        SignInOutcome::SignedIn(session) => session_answer(&session),
+        SignInOutcome::EnrolmentRequired(enrolment) => Json(json!({
+            "status": "enrolment_required",
+            "enrolment_token": enrolment.enrolment_token,
+            "totp_secret": enrolment.secret_base32,
+            "otpauth_uri": enrolment.provisioning_uri,
+        }))
+        .into_response(),
+    }
+}
+
+/// The answer for an opened session: the bearer token and who signed in.
+pub(crate) fn session_answer(session: &NewSession) -> Response {
+    Json(json!({
+        "status": "signed_in",
+        "token": session.token,
+        "expires_at": session.expires_at,
+        "operator": {"id": session.operator.id, "username": session.operator.username, "role": session.operator.role.as_str()},
+    }))
+    .into_response()
 }
 
 /// `POST /api/auth/login` `{username, password, totp}`: an API token for 60 minutes, or, at
@@ -178,22 +208,7 @@ pub async fn sessions_create(
         &sign_in_random()?,
     )
     .await?;
-    Ok(match outcome {
-        SignInOutcome::SignedIn(session) => Json(json!({
-            "status": "signed_in",
-            "token": session.token,
-            "expires_at": session.expires_at,
-            "operator": {"id": session.operator.id, "username": session.operator.username, "role": session.operator.role.as_str()},
-        }))
-        .into_response(),
-        SignInOutcome::EnrolmentRequired(enrolment) => Json(json!({
-            "status": "enrolment_required",
-            "enrolment_token": enrolment.enrolment_token,
-            "totp_secret": enrolment.secret_base32,
-            "otpauth_uri": enrolment.provisioning_uri,
-        }))
-        .into_response(),
-    })
+    Ok(sign_in_answer(outcome))
 }
 
 /// `POST /api/auth/enrol` `{enrolment_token, totp}`: confirms the second factor with its first
@@ -219,13 +234,7 @@ pub async fn enrolments_confirm(
         &sign_in_random()?,
     )
     .await?;
-    Ok(Json(json!({
-        "status": "signed_in",
-        "token": session.token,
-        "expires_at": session.expires_at,
-        "operator": {"id": session.operator.id, "username": session.operator.username, "role": session.operator.role.as_str()},
-    }))
-    .into_response())
+    Ok(session_answer(&session))
 }
 
 /// `POST /api/auth/logout`: ends the presented session.
@@ -247,7 +256,8 @@ pub async fn sessions_delete(
         .into_response())
 }
 
-fn parse_body<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
+/// Reads a JSON body; the error names the field serde stumbled on.
+pub(crate) fn parse_body<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
     serde_json::from_slice(body)
         .map_err(|error| ApiError::InvalidBody(format!("the body must be a JSON object: {error}")))
 }

@@ -19,6 +19,7 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
+use crate::admin_session::{AdminPeer, AdminState};
 use crate::circuit_breaker::{BreakerSettings, CircuitBreaker};
 use crate::clock::Clock;
 use crate::config::{Config, KeyConfig, KeyLocation};
@@ -30,7 +31,7 @@ use crate::remote_signer::{RemoteSigner, RemoteSignerSettings, RemoteSignerSetup
 use crate::signer_service::ServicePeer;
 use crate::tls::{self, ConnectionPolicy, MutualTlsFiles, TlsSetupError};
 use crate::trust_list::TrustListPublisher;
-use crate::{clock, portal, signer_service};
+use crate::{admin_api, clock, portal, signer_service};
 
 /// Why the server could not start.
 #[derive(Debug, thiserror::Error)]
@@ -389,6 +390,42 @@ pub async fn start_signer(
     let signer = spawn(listener, tls_config, signer_service::app(server), policy);
     tracing::info!(local_addr = %signer.local_addr, "certificate server listening");
     Ok(signer)
+}
+
+/// Starts the association administrators' listener of the portal process on its configured
+/// address (`listen` overrides it): the portal's TLS server certificate, the service CA as the
+/// only client trust anchor, and only administrator certificates served
+/// ([`crate::admin_session`]). It belongs on the association's internal network.
+pub async fn start_admin(
+    config: &Config,
+    store: Store,
+    listen: Option<SocketAddr>,
+) -> Result<RunningServer, StartError> {
+    let files = MutualTlsFiles {
+        server_chain: read(config, &config.portal.tls_certificate)?,
+        server_key: read(config, &config.portal.tls_key)?,
+        client_roots: read(config, &config.signer.client_ca)?,
+        // Service certificates are few and replaced with the CA; no CRL is published for them.
+        client_crls: Vec::new(),
+    };
+    let tls_config = tls::server_config(&files)?;
+    let listener = bind(listen.unwrap_or(config.admin.listen)).await?;
+    let state = AdminState {
+        store,
+        sessions: Arc::new(dcc_issuance::sessions::Sessions::new(
+            dcc_auth::session::SessionPolicy::default(),
+        )),
+        sign_in: dcc_issuance::sign_in::SignInPolicy::default(),
+    };
+    let policy = ConnectionPolicy {
+        identify: Arc::new(AdminPeer::from_certificate),
+        // tls::serve logs every refused handshake; a refused peer's requests are logged by
+        // the admin router's own check.
+        on_reject: Arc::new(|_| {}),
+    };
+    let admin = spawn(listener, tls_config, admin_api::app(state), policy);
+    tracing::info!(local_addr = %admin.local_addr, "admin listener listening");
+    Ok(admin)
 }
 
 /// The portal's client of a certificate server running at `url`: the portal's service

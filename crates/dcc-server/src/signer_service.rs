@@ -47,24 +47,29 @@ pub enum ServicePeer {
 impl ServicePeer {
     /// Reads the subject CN of the verified leaf certificate.
     pub fn from_certificate(leaf_der: &[u8]) -> Self {
-        let Ok(certificate) = Certificate::from_der(leaf_der) else {
-            return Self::Other;
-        };
-        let subject = certificate.tbs_certificate().subject();
-        // Exactly one CN: a subject that also names the portal among other CNs is not the
-        // portal's certificate.
-        if subject
-            .iter()
-            .filter(|attribute| attribute.oid == COMMON_NAME)
-            .count()
-            != 1
-        {
-            return Self::Other;
-        }
-        match subject.common_name() {
-            Ok(Some(name)) if name.value() == PORTAL_CLIENT_COMMON_NAME => Self::Portal,
+        match single_common_name(leaf_der) {
+            Some(name) if name == PORTAL_CLIENT_COMMON_NAME => Self::Portal,
             _ => Self::Other,
         }
+    }
+}
+
+/// The subject CN of a service certificate (DER), when the subject has exactly one: a subject
+/// that names a service among other CNs is not that service's certificate.
+pub fn single_common_name(leaf_der: &[u8]) -> Option<String> {
+    let certificate = Certificate::from_der(leaf_der).ok()?;
+    let subject = certificate.tbs_certificate().subject();
+    if subject
+        .iter()
+        .filter(|attribute| attribute.oid == COMMON_NAME)
+        .count()
+        != 1
+    {
+        return None;
+    }
+    match subject.common_name() {
+        Ok(Some(name)) => Some(name.value().into_owned()),
+        _ => None,
     }
 }
 

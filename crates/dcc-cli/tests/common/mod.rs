@@ -58,6 +58,8 @@ impl DataDir {
         let port = free_port();
         let mut config = Config::load(&data.join("dcc.toml")).unwrap();
         config.portal.listen = ([127, 0, 0, 1], port).into();
+        // `dcc serve` also opens the admin listener; tests run side by side, so any free port.
+        config.admin.listen = ([127, 0, 0, 1], 0).into();
         // The rotation tests put one pharmacy under load; its rate limits are not under test.
         config.limits = dcc_issuance::limits::RateLimits::unlimited();
         // Nor is anomaly detection, which would lock the loaded pharmacy when run at night.

@@ -99,6 +99,17 @@ messages! {
     SignedInAs => "Angemeldet als", "Signed in as";
     NavCounter => "Ausgabe", "Counter";
     NavOperators => "Mitarbeitende", "Operators";
+    NavStatements => "Abrechnungen", "Statements";
+    StatementsTitle => "Monatsabrechnungen", "Monthly statements";
+    StatementsEmpty => "Es gibt noch keine abgeschlossene Monatsabrechnung.", "There is no closed monthly statement yet.";
+    ColMonth => "Monat", "Month";
+    ColIssued => "Ausgestellt", "Issued";
+    ColBilled => "Abgerechnet", "Billed";
+    ColTotal => "Betrag", "Amount";
+    ColFiles => "Dateien", "Files";
+    ErrStatementNotFound => "Für diesen Monat gibt es keine Abrechnung.", "There is no statement for this month.";
+    ErrInvalidMonth => "Ein Monat wird JJJJ-MM geschrieben, z. B. 2021-07.", "A month is written YYYY-MM, e.g. 2021-07.";
+    ErrStatementUnavailable => "Die Abrechnung kann gerade nicht erstellt werden.", "The statement cannot be produced right now.";
     ChooseOption => "– bitte wählen –", "– please choose –";
     // Login and enrolment
     LoginTitle => "Anmelden", "Sign in";
@@ -297,6 +308,10 @@ impl Msg {
             "random_unavailable" => Self::ErrRandomUnavailable,
             "render_failed" => Self::ErrRenderFailed,
             "not_found" => Self::ErrNotFound,
+            // Statements (StatementError::code and the page's own)
+            "statement_not_found" => Self::ErrStatementNotFound,
+            "invalid_month" => Self::ErrInvalidMonth,
+            "statement_unavailable" => Self::ErrStatementUnavailable,
             "certificate_not_kept" => Self::ErrCertificateNotKept,
             // AuthError::code
             "invalid_credentials" => Self::ErrInvalidCredentials,

@@ -39,6 +39,7 @@ pub mod operators;
 pub mod page;
 pub mod pickers;
 pub mod session;
+pub mod statements;
 
 /// The routes of the staff pages, to be merged into the portal's router.
 pub fn routes() -> Router<PortalState> {
@@ -83,6 +84,11 @@ pub fn routes() -> Router<PortalState> {
         .route(
             "/operators/{id}/reset",
             post(operators::view_operator_reset_post),
+        )
+        .route("/statements", get(statements::view_statements_get))
+        .route(
+            "/statements/{month}/{format}",
+            get(statements::view_statement_file_get),
         )
         .route("/static/{file}", get(assets::view_static_get))
         .layer(from_fn(locale::remember_choice))

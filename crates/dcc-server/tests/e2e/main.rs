@@ -26,6 +26,7 @@ macro_rules! on_both_backends {
 }
 
 mod accounts;
+mod admin;
 mod anomaly;
 mod billing;
 mod containment;

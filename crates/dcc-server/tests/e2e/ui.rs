@@ -426,3 +426,118 @@ async fn the_result_and_its_files_are_the_issuing_pharmacys_only() {
     }
     portal.stop().await;
 }
+
+/// A closed July 2021 with three vaccination certificates of the pharmacy, 6 € each (after the
+/// 8 July tier change).
+async fn closed_july(portal: &TestPortal) {
+    let at = time::macros::datetime!(2021-07-10 10:00 +2).unix_timestamp();
+    let entries: Vec<dcc_store::ledger::LedgerEntry> = (0..3)
+        .map(|n| dcc_store::ledger::LedgerEntry {
+            uvci: format!("URN:UVCI:01:DE:APO1/STATEMENT{n}#A"),
+            telematik_id: PHARMACY.to_owned(),
+            certificate_type: dcc_store::ledger::CertificateType::Vaccination,
+            product: "EU/1/20/1528".to_owned(),
+            dose_number: Some(1),
+            total_doses: Some(2),
+            event_date: "2021-07-10".to_owned(),
+            kid: "DEsVUSvpFAE=".to_owned(),
+            uci_hash: "a".repeat(64),
+            issued_at: at + n,
+            expires_at: at + 365 * 86_400,
+            idempotency_key: None,
+            request_hash: "b".repeat(64),
+            revoked_at: None,
+            revocation_reason: None,
+            holder_key: None,
+            country_code_uci_hash: None,
+            signature_hash: None,
+            operator_id: None,
+        })
+        .collect();
+    let mut tx = portal.store.begin().await.unwrap();
+    dcc_store::billing::insert_ledger_bulk(&mut tx, &entries)
+        .await
+        .unwrap();
+    dcc_store::commit(tx).await.unwrap();
+    let settings = dcc_issuance::billing::BillingSettings::default();
+    let billing = dcc_issuance::billing::Billing {
+        store: &portal.store,
+        settings: &settings,
+    };
+    let after = time::macros::datetime!(2021-08-02 01:00 +2).unix_timestamp();
+    billing
+        .close_month(
+            dcc_billing::month::BillingMonth::parse("2021-07").unwrap(),
+            after,
+            &|_, _| {},
+        )
+        .await
+        .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_statements_page_lists_and_hands_out_the_pharmacys_own_statements() {
+    let portal = TestPortal::start(Backend::Sqlite).await;
+    let client = client(&portal);
+    let (session, _) = sign_in(&portal, &client).await;
+    let cookie = format!("dcc_session={session}; lang=en");
+    let get = |path: &str| client.get(portal.url(path)).header(COOKIE, &cookie).send();
+    let empty = get("/statements").await.unwrap();
+    assert_eq!(empty.status(), StatusCode::OK);
+    assert!(
+        empty
+            .text()
+            .await
+            .unwrap()
+            .contains("There is no closed monthly statement yet.")
+    );
+
+    closed_july(&portal).await;
+    let page = get("/statements").await.unwrap().text().await.unwrap();
+    assert!(
+        page.contains("<td>2021-07</td><td>3</td><td>3</td><td>€18.00</td>"),
+        "{page}"
+    );
+    assert!(page.contains("href=\"/statements/2021-07/pdf\""), "{page}");
+
+    let pdf = get("/statements/2021-07/pdf").await.unwrap();
+    assert_eq!(pdf.status(), StatusCode::OK);
+    assert_eq!(pdf.headers()[CONTENT_TYPE], "application/pdf");
+    assert_eq!(
+        pdf.headers()["content-disposition"],
+        "attachment; filename=\"abrechnung-2021-07.pdf\""
+    );
+    assert!(pdf.bytes().await.unwrap().starts_with(b"%PDF"));
+    let csv = get("/statements/2021-07/csv").await.unwrap();
+    assert_eq!(csv.status(), StatusCode::OK);
+    // Each download is recorded like a fetch over the API.
+    let fetches = dcc_store::billing::fetches(portal.store.pool(), "2021-07")
+        .await
+        .unwrap();
+    let formats: Vec<&str> = fetches.iter().map(|fetch| fetch.format.as_str()).collect();
+    assert_eq!(formats, ["pdf", "csv"]);
+
+    // A month without a statement, a malformed month, an unknown format.
+    let missing = get("/statements/2021-08/pdf").await.unwrap();
+    assert_eq!(missing.status(), StatusCode::NOT_FOUND);
+    assert!(
+        missing
+            .text()
+            .await
+            .unwrap()
+            .contains("There is no statement for this month.")
+    );
+    assert_eq!(
+        get("/statements/2021-13/pdf").await.unwrap().status(),
+        StatusCode::BAD_REQUEST
+    );
+    assert_eq!(
+        get("/statements/2021-07/xls").await.unwrap().status(),
+        StatusCode::NOT_FOUND
+    );
+    // Without a session: to the login.
+    let anonymous = client.get(portal.url("/statements")).send().await.unwrap();
+    assert_eq!(anonymous.status(), StatusCode::SEE_OTHER);
+    assert_eq!(anonymous.headers()[LOCATION], "/login");
+    portal.stop().await;
+}
