@@ -51,7 +51,7 @@ echo "== cargo fmt"
 cargo fmt --all -- --check
 
 echo "== dependency invariant: the pure cores stay pure"
-for pure in dcc-core dcc-billing dcc-calendar dcc-anomaly; do
+for pure in dcc-core dcc-billing dcc-calendar dcc-anomaly dcc-auth; do
   if cargo tree -p "$pure" -e normal --prefix none | grep -E '^(tokio|sqlx|axum|hyper|tokio-rustls|reqwest) '; then
     echo "$pure must not depend on an async runtime, a database or an HTTP stack" >&2
     exit 1

@@ -26,8 +26,3 @@ pub mod schedule;
 pub mod statement;
 
 pub use error::BillingError;
-
-/// Europe/Berlin local time, which lives in `dcc_calendar` since anomaly detection needs it too;
-/// still reachable here for the callers that used `dcc_billing::berlin` before the move (the
-/// counter pages). New code imports `dcc_calendar::berlin`.
-pub use dcc_calendar::berlin;

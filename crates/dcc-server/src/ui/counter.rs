@@ -6,7 +6,7 @@ use askama::Template;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use dcc_billing::berlin;
+use dcc_calendar::berlin;
 use dcc_issuance::handover;
 
 use crate::portal::PortalState;

@@ -17,7 +17,7 @@
 use axum::Router;
 use axum::middleware::from_fn;
 use axum::routing::{get, post};
-use dcc_billing::berlin;
+use dcc_calendar::berlin;
 use time::{OffsetDateTime, UtcOffset};
 
 use crate::clock;
