@@ -178,6 +178,17 @@ impl Browser {
         panic!("never reached {path}:\n{}", self.source().await);
     }
 
+    /// Waits until the address starts with `prefix` (up to 10 s).
+    pub async fn wait_for_path_prefix(&self, prefix: &str) {
+        for _ in 0..100 {
+            if self.path().await.starts_with(prefix) {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("never reached {prefix}…:\n{}", self.source().await);
+    }
+
     pub async fn path(&self) -> String {
         let url = self.client.current_url().await.unwrap();
         url.path().to_owned()
