@@ -310,21 +310,27 @@ pub async fn recent_counts(
             query = query.bind(*telematik_id);
         }
         for row in query.fetch_all(&mut **tx).await.map_err(query_error)? {
-            let count = |column: &str| -> Result<u64, StoreError> {
-                let value: i64 = row.try_get(column).map_err(query_error)?;
-                u64::try_from(value).map_err(|_| StoreError::Corrupt {
-                    table: "certificate_ledger",
-                    column: "count(*)",
-                })
-            };
-            let recent = RecentCount {
-                long: count("long_count")?,
-                short: count("short_count")?,
-            };
+            let recent = recent_count(&row)?;
             counts.insert(row.try_get("telematik_id").map_err(query_error)?, recent);
         }
     }
     Ok(counts)
+}
+
+/// The `long_count` and `short_count` columns of a row of [`recent_counts`] or
+/// [`recent_counts_by_operator`].
+fn recent_count(row: &AnyRow) -> Result<RecentCount, StoreError> {
+    let count = |column: &str| -> Result<u64, StoreError> {
+        let value: i64 = row.try_get(column).map_err(query_error)?;
+        u64::try_from(value).map_err(|_| StoreError::Corrupt {
+            table: "certificate_ledger",
+            column: "count(*)",
+        })
+    };
+    Ok(RecentCount {
+        long: count("long_count")?,
+        short: count("short_count")?,
+    })
 }
 
 /// Like [`recent_counts`], per operator.
@@ -343,17 +349,7 @@ pub async fn recent_counts_by_operator(
             query = query.bind(*operator_id);
         }
         for row in query.fetch_all(&mut **tx).await.map_err(query_error)? {
-            let count = |column: &str| -> Result<u64, StoreError> {
-                let value: i64 = row.try_get(column).map_err(query_error)?;
-                u64::try_from(value).map_err(|_| StoreError::Corrupt {
-                    table: "certificate_ledger",
-                    column: "count(*)",
-                })
-            };
-            let recent = RecentCount {
-                long: count("long_count")?,
-                short: count("short_count")?,
-            };
+            let recent = recent_count(&row)?;
             counts.insert(row.try_get("operator_id").map_err(query_error)?, recent);
         }
     }
