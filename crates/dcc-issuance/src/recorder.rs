@@ -547,13 +547,26 @@ impl Checks {
             Some(_) => throttles::in_force(tx, &pharmacies, latest).await?,
             None => HashMap::new(),
         };
-        let counts = ledger::recent_counts(
-            tx,
-            &pharmacies,
-            latest - DAY_SECONDS,
-            latest - policy.limits.burst_window_seconds,
-        )
-        .await?;
+        // Counting is only needed where a ceiling applies: every pharmacy when the configured
+        // pharmacy limits are on, else only the throttled ones (a throttle sets ceilings).
+        let limited = policy.limits.pharmacy_per_day > 0 || policy.limits.pharmacy_burst > 0;
+        let counted: Vec<&str> = pharmacies
+            .iter()
+            .copied()
+            .filter(|telematik_id| limited || throttles.contains_key(*telematik_id))
+            .collect();
+        let counts = match counted.is_empty() {
+            true => HashMap::new(),
+            false => {
+                ledger::recent_counts(
+                    tx,
+                    &counted,
+                    latest - DAY_SECONDS,
+                    latest - policy.limits.burst_window_seconds,
+                )
+                .await?
+            }
+        };
         Ok(Self {
             active,
             all_lock,
