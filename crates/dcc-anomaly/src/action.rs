@@ -10,7 +10,8 @@ pub enum Action {
     Warn,
     /// Lower the pharmacy's rate limits for a while (`[anomaly.throttle]`).
     Throttle,
-    /// Lock the operator who issued; the pharmacy while operators are unknown.
+    /// Lock the operator who issued (for a pharmacy-wide pattern, the one who issued at least
+    /// half of it: [`crate::attribution`]); the pharmacy when no operator can be named.
     LockOperator,
     /// Lock the pharmacy (the kill switch), until the association unlocks it.
     LockPharmacy,

@@ -70,8 +70,12 @@ pub struct Finding {
     pub action: Action,
     /// The pharmacy.
     pub telematik_id: String,
-    /// The operator, once operator accounts record one.
+    /// The operator the pattern is about (part of the key): the operator of the certificate
+    /// for per-certificate and holder rules; `None` for the pharmacy-wide rules.
     pub operator: Option<String>,
+    /// For a pharmacy-wide pattern, the operator who issued at least half of its certificates
+    /// ([`crate::attribution`]); not part of the key. `lock_operator` locks them.
+    pub attributed_operator: Option<String>,
     /// What distinguishes parallel alerts of one rule and pharmacy: empty for the pharmacy's
     /// own patterns, the smallest UVCI of the holder's certificates for holder rules.
     pub subject: String,
@@ -115,6 +119,14 @@ impl Finding {
         self.action.severity()
     }
 
+    /// The operator an alert names and `lock_operator` locks: the pattern's own operator, else
+    /// the one it is attributed to.
+    pub fn responsible_operator(&self) -> Option<&str> {
+        self.operator
+            .as_deref()
+            .or(self.attributed_operator.as_deref())
+    }
+
     /// Its identity as an open alert.
     pub fn key(&self) -> FindingKey {
         FindingKey {
@@ -142,6 +154,7 @@ mod tests {
             action: Action::Throttle,
             telematik_id: "3-SMC-B-1".into(),
             operator: None,
+            attributed_operator: None,
             subject: String::new(),
             window_start: 1,
             window_end: 2,

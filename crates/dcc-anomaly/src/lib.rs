@@ -13,6 +13,7 @@
 //! - [`detector::Detector`]: plan what to read, then evaluate the rules.
 //! - [`finding`]: rules, findings and the key that makes one ongoing pattern one alert.
 //! - [`action`]: warn, throttle, lock the operator, lock the pharmacy.
+//! - [`attribution`]: the operator behind a pharmacy-wide pattern (`lock_operator` locks them).
 //! - [`stream::StreamDetector`]: the same rules over a stream kept in memory (replays).
 //!
 //! | rule | fires when | default action |
@@ -26,9 +27,14 @@
 //! | `implausible_content` | `dcc_core::plausibility` warnings (before authorisation, future…) | warn |
 //! | `dose_sequence` | dose numbers and dates contradicting the holder's other certificates | warn |
 //!
+//! `off_hours_repeated`, `volume_spike` and `burst` count the pharmacy (every account
+//! together); once one fires, [`attribution`] names the operator behind it, if one issued at
+//! least half of it.
+//!
 //! No I/O and no clock: times arrive with the events, history arrives as [`detector::Facts`].
 
 pub mod action;
+pub mod attribution;
 pub mod detector;
 pub mod event;
 pub mod finding;

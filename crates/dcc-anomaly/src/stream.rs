@@ -7,6 +7,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use time::Date;
 
+use crate::attribution::{self, OperatorCount};
 use crate::detector::{Detector, Facts, Plan};
 use crate::event::{ClosedActivity, Content, HolderGroup, Issuance, PharmacyActivity};
 use crate::finding::Finding;
@@ -16,6 +17,8 @@ use crate::finding::Finding;
 pub struct StreamDetector {
     detector: Detector,
     times: HashMap<String, Vec<i64>>,
+    /// Per pharmacy, the operator of each entry of `times` (same order).
+    operators: HashMap<String, Vec<Option<String>>>,
     holders: HashMap<String, Vec<HolderRecord>>,
 }
 
@@ -35,6 +38,7 @@ impl StreamDetector {
         Self {
             detector,
             times: HashMap::new(),
+            operators: HashMap::new(),
             holders: HashMap::new(),
         }
     }
@@ -52,7 +56,39 @@ impl StreamDetector {
         }
         let plan = self.detector.plan(batch);
         let facts = self.facts(&plan);
-        self.detector.evaluate(batch, &plan, &facts)
+        let mut findings = self.detector.evaluate(batch, &plan, &facts);
+        for finding in &mut findings {
+            if let Some(spans) = attribution::spans(finding, &plan) {
+                let counts = self.operator_counts(&finding.telematik_id, &spans);
+                attribution::attribute(finding, &counts);
+            }
+        }
+        findings
+    }
+
+    /// Per operator, the pharmacy's certificates with `start <= t < end` for any span.
+    fn operator_counts(&self, telematik_id: &str, spans: &[(i64, i64)]) -> Vec<OperatorCount> {
+        let (Some(times), Some(operators)) = (
+            self.times.get(telematik_id),
+            self.operators.get(telematik_id),
+        ) else {
+            return Vec::new();
+        };
+        let mut counts: BTreeMap<Option<&str>, u64> = BTreeMap::new();
+        for &(start, end) in spans {
+            let from = times.partition_point(|&t| t < start);
+            let to = times.partition_point(|&t| t < end);
+            for operator in operators.get(from..to).unwrap_or(&[]) {
+                *counts.entry(operator.as_deref()).or_default() += 1;
+            }
+        }
+        counts
+            .into_iter()
+            .map(|(operator, certificates)| OperatorCount {
+                operator: operator.map(str::to_owned),
+                certificates,
+            })
+            .collect()
     }
 
     /// Records one certificate and evaluates the rules over it alone.
@@ -62,13 +98,19 @@ impl StreamDetector {
 
     fn remember(&mut self, event: &Issuance) {
         let times = self.times.entry(event.telematik_id.clone()).or_default();
+        let operators = self
+            .operators
+            .entry(event.telematik_id.clone())
+            .or_default();
         let position = times.partition_point(|&t| t <= event.at);
         times.insert(position, event.at);
+        operators.insert(position.min(operators.len()), event.operator.clone());
         // Nothing older than the baseline's reach is ever counted again.
         let reach = i64::from(self.detector.baseline_days() + 2) * DAY;
         let stale = times.partition_point(|&t| t < event.at - reach);
         if stale > 1024 {
             times.drain(..stale);
+            operators.drain(..stale.min(operators.len()));
         }
         let Some(holder_key) = &event.holder_key else {
             return;

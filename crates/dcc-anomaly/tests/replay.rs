@@ -14,8 +14,14 @@
 //!   (up to four certificates a visit), first and second dose certificates in one visit, second
 //!   doses weeks after the first (sometimes at another pharmacy), reissues;
 //! - 14 days of warm-up before the measured month (the baseline the service would have);
-//! - the insider: one pharmacy issues about 20 fakes a night between 22:00 and 01:00 for two
-//!   weeks, and about 20 more during Sundays, each for a new "holder" with plausible content.
+//! - three operator accounts per pharmacy taking turns at the counter;
+//! - the insider: one operator of one pharmacy issues about 20 fakes a night between 22:00 and
+//!   01:00 for two weeks, and about 20 more during Sundays, each for a new "holder" with
+//!   plausible content, and works normal day shifts as well.
+//!
+//! The month is replayed twice: with the default settings (`off_hours_repeated` locks the
+//! pharmacy), and with `off_hours_repeated` set to `lock_operator`, which locks the operator
+//! the pattern is attributed to, so the colleagues keep issuing.
 //!
 //! Figures: fakes issued up to the first alert and up to containment, and false alarms on the
 //! legitimate traffic per 1,000 pharmacy-days (distinct rule × pharmacy × subject × day).
@@ -56,6 +62,8 @@ const INSIDER: usize = 17;
 const ATTACK_START: Date = date!(2021 - 05 - 10);
 const ATTACK_NIGHTS: i64 = 14;
 const SEED: u64 = 0x2021_1022_dcc7;
+/// The insider's own account: one of the three of pharmacy 17 (`{index:03}-staff-{n}`).
+const INSIDER_OPERATOR: &str = "017-staff-1";
 
 #[test]
 fn a_month_of_200_pharmacies_with_an_insider_is_contained_in_the_first_night() {
@@ -68,7 +76,15 @@ fn a_month_of_200_pharmacies_with_an_insider_is_contained_in_the_first_night() {
     }
     let mut detector = StreamDetector::new(Detector::new(settings.clone()).unwrap());
     let report = replay(&mut detector, &world, &settings);
-    report.print(&world);
+    report.print(
+        &world,
+        "default settings: off_hours_repeated = lock_pharmacy",
+    );
+    assert_eq!(
+        report.contained_by.as_deref(),
+        Some(INSIDER_OPERATOR),
+        "the night pattern is attributed to the insider"
+    );
 
     let contained = report.contained_at.expect("the insider must be locked");
     let first_night_end = berlin::start_of_day(ATTACK_START.next_day().unwrap()) + 3600;
@@ -91,6 +107,25 @@ fn a_month_of_200_pharmacies_with_an_insider_is_contained_in_the_first_night() {
     // The generated traffic is the month it claims to be.
     assert!(report.legitimate_in_month > 300_000, "{report:?}");
     assert!(report.fakes_attempted > 300, "{report:?}");
+
+    // The same month with the operator locked instead of the pharmacy.
+    settings.off_hours_repeated.action = Action::LockOperator;
+    let mut detector = StreamDetector::new(Detector::new(settings.clone()).unwrap());
+    let by_operator = replay(&mut detector, &world, &settings);
+    by_operator.print(&world, "off_hours_repeated = lock_operator");
+    assert_eq!(by_operator.contained_by.as_deref(), Some(INSIDER_OPERATOR));
+    assert_eq!(by_operator.contained_at, report.contained_at);
+    assert_eq!(
+        by_operator.fakes_issued, by_operator.fakes_until_containment,
+        "nothing of the insider is issued after the lock"
+    );
+    assert!(
+        by_operator.colleagues_refused_after_containment == 0
+            && report.colleagues_refused_after_containment > 0,
+        "locking the operator spares the colleagues: {} vs {} refused",
+        by_operator.colleagues_refused_after_containment,
+        report.colleagues_refused_after_containment
+    );
 }
 
 #[derive(Debug, Default)]
@@ -104,6 +139,10 @@ struct Report {
     first_alert_at: Option<i64>,
     first_alert_rule: Option<&'static str>,
     contained_at: Option<i64>,
+    /// The operator the containing alert named.
+    contained_by: Option<String>,
+    /// Legitimate certificates of the insider's colleagues refused after containment.
+    colleagues_refused_after_containment: u64,
     /// Distinct (rule, pharmacy, subject, local day) raised by legitimate certificates.
     false_alarms: BTreeSet<(&'static str, String, String, Date)>,
 }
@@ -113,10 +152,10 @@ impl Report {
         self.false_alarms.len() as f64 * 1000.0 / (PHARMACIES as f64 * DAYS as f64)
     }
 
-    fn print(&self, world: &World) {
+    fn print(&self, world: &World, variant: &str) {
         let local = |at: Option<i64>| at.map(|t| berlin::local_datetime(t).to_string());
         println!(
-            "replay: {PHARMACIES} pharmacies, {DAYS} days measured after {WARMUP_DAYS} warm-up days"
+            "replay ({variant}): {PHARMACIES} pharmacies, {DAYS} days measured after {WARMUP_DAYS} warm-up days"
         );
         println!(
             "  legitimate certificates in the month: {} (refused by actions: {})",
@@ -133,10 +172,15 @@ impl Report {
             self.fakes_until_first_alert
         );
         println!(
-            "  contained (lock_pharmacy) at {:?}, after {} fake(s); fakes issued in all: {}",
+            "  contained at {:?}, after {} fake(s); fakes issued in all: {}; alert names operator {:?}",
             local(self.contained_at),
             self.fakes_until_containment,
-            self.fakes_issued
+            self.fakes_issued,
+            self.contained_by.as_deref().unwrap_or("-")
+        );
+        println!(
+            "  the insider's colleagues refused after containment: {}",
+            self.colleagues_refused_after_containment
         );
         let mut by_rule: BTreeMap<&str, usize> = BTreeMap::new();
         for (rule, ..) in &self.false_alarms {
@@ -161,7 +205,8 @@ fn replay(detector: &mut StreamDetector, world: &World, settings: &AnomalySettin
         if planned.fake {
             report.fakes_attempted += 1;
         }
-        let mut refused = locked.contains(pharmacy);
+        let operator = event.operator.clone().unwrap_or_default();
+        let mut refused = locked.contains(pharmacy) || locked.contains(&operator);
         if let Some((until, recent)) = throttled.get_mut(pharmacy)
             && event.at < *until
         {
@@ -177,6 +222,9 @@ fn replay(detector: &mut StreamDetector, world: &World, settings: &AnomalySettin
         if refused {
             if !planned.fake && event.at >= month_start {
                 report.legitimate_refused += 1;
+            }
+            if *pharmacy == world.telematik_ids[INSIDER] && operator != INSIDER_OPERATOR {
+                report.colleagues_refused_after_containment += 1;
             }
             continue;
         }
@@ -200,13 +248,22 @@ fn replay(detector: &mut StreamDetector, world: &World, settings: &AnomalySettin
                     berlin::local_date(event.at),
                 ));
             }
+            // As the service does: `lock_operator` locks the named operator, else the pharmacy.
+            let locks = match (finding.action, finding.responsible_operator()) {
+                (Action::LockOperator, Some(operator)) => Some(operator.to_owned()),
+                (Action::LockOperator | Action::LockPharmacy, _) => {
+                    Some(finding.telematik_id.clone())
+                }
+                _ => None,
+            };
             match finding.action {
                 Action::LockPharmacy | Action::LockOperator => {
-                    if locked.insert(finding.telematik_id.clone())
+                    if locks.is_some_and(|scope| locked.insert(scope))
                         && finding.telematik_id == world.telematik_ids[INSIDER]
                         && report.contained_at.is_none()
                     {
                         report.contained_at = Some(event.at);
+                        report.contained_by = finding.responsible_operator().map(str::to_owned);
                         report.fakes_until_containment = report.fakes_issued;
                     }
                 }
@@ -286,7 +343,9 @@ impl World {
                         issuance: Issuance {
                             at,
                             telematik_id: telematik_ids[index].clone(),
-                            operator: None,
+                            // Three accounts taking turns (not from the generator: the traffic
+                            // stays what it was before operators were recorded).
+                            operator: Some(format!("{index:03}-staff-{}", uvci % 3)),
                             uvci: format!("URN:UVCI:01:DE:P{index:03}/{uvci:010}"),
                             holder_key: Some(holder),
                             content,
@@ -313,7 +372,7 @@ impl World {
                         issuance: Issuance {
                             at,
                             telematik_id: telematik_ids[INSIDER].clone(),
-                            operator: None,
+                            operator: Some(INSIDER_OPERATOR.into()),
                             uvci: format!("URN:UVCI:01:DE:P{INSIDER:03}/{uvci:010}"),
                             holder_key: Some(format!("h{holders}")),
                             content: Content::Vaccination {

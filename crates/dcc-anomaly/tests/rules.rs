@@ -108,6 +108,63 @@ fn one_sunday_certificate_warns_and_the_fifth_night_certificate_locks() {
 }
 
 #[test]
+fn a_night_pattern_names_the_operator_who_issued_most_of_it() {
+    let mut detector = stream();
+    // One colleague's certificate at 21:00, then the insider's four: the pattern is counted for
+    // the pharmacy (borrowed accounts do not hide it) and attributed to the insider.
+    let night = local(datetime!(2021-05-18 21:00));
+    let by = |at: i64, n: usize, operator: &str| Issuance {
+        operator: Some(operator.into()),
+        ..vaccination(at, n)
+    };
+    detector.record(&by(night, 0, "colleague"));
+    for n in 1..=3 {
+        detector.record(&by(night + n as i64 * 600, n, "insider"));
+    }
+    let fifth = detector.record(&by(night + 4 * 600, 4, "insider"));
+    assert_eq!(rules(&fifth), [Rule::OffHours, Rule::OffHoursRepeated]);
+    let repeated = &fifth[1];
+    assert_eq!(repeated.operator, None);
+    assert_eq!(repeated.attributed_operator.as_deref(), Some("insider"));
+    assert_eq!(repeated.responsible_operator(), Some("insider"));
+    assert_eq!(repeated.evidence["attributed_operator"], "insider");
+    assert_eq!(
+        repeated.evidence["operators"],
+        serde_json::json!([
+            {"operator": "insider", "certificates": 4},
+            {"operator": "colleague", "certificates": 1},
+        ])
+    );
+    // The single off-hours finding names its own certificate's operator.
+    assert_eq!(fifth[0].operator.as_deref(), Some("insider"));
+    assert_eq!(fifth[0].attributed_operator, None);
+}
+
+#[test]
+fn a_burst_shared_by_colleagues_names_no_one() {
+    let mut detector = stream();
+    let start = local(datetime!(2021-05-12 10:00));
+    let mut last = Vec::new();
+    for n in 0..10 {
+        let operator = if n % 2 == 0 { "anna" } else { "ben" };
+        last = detector.record(&Issuance {
+            operator: Some(operator.into()),
+            ..vaccination(start + n as i64 * 10, n)
+        });
+    }
+    assert_eq!(rules(&last), [Rule::Burst]);
+    assert_eq!(last[0].attributed_operator, None);
+    assert_eq!(last[0].responsible_operator(), None);
+    assert_eq!(
+        last[0].evidence["operators"],
+        serde_json::json!([
+            {"operator": "anna", "certificates": 5},
+            {"operator": "ben", "certificates": 5},
+        ])
+    );
+}
+
+#[test]
 fn a_holiday_is_closed_and_says_which() {
     let mut detector = stream();
     let findings = detector.record(&vaccination(local(datetime!(2021-05-13 10:00)), 0));

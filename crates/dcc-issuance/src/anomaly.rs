@@ -18,6 +18,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, PoisonError};
 
 use dcc_anomaly::action::Action;
+use dcc_anomaly::attribution::{self, OperatorCount};
 use dcc_anomaly::detector::{Detector, Facts, Plan};
 use dcc_anomaly::event::{
     ClosedActivity, Content, HolderGroup, Issuance, PharmacyActivity, event_day,
@@ -142,7 +143,7 @@ impl AnomalyDetection {
         }
         let plan = self.detector.plan(batch);
         let facts = self.read_facts(store, &plan).await?;
-        let findings: Vec<Finding> = self
+        let mut findings: Vec<Finding> = self
             .detector
             .evaluate(batch, &plan, &facts)
             .into_iter()
@@ -150,6 +151,21 @@ impl AnomalyDetection {
             .collect();
         if findings.is_empty() {
             return Ok(Vec::new());
+        }
+        for finding in &mut findings {
+            if let Some(spans) = attribution::spans(finding, &plan) {
+                let counted =
+                    activity::operators_in_spans(store.pool(), &finding.telematik_id, &spans)
+                        .await?;
+                let counts: Vec<OperatorCount> = counted
+                    .into_iter()
+                    .map(|(operator, certificates)| OperatorCount {
+                        operator: operator.map(|id| id.to_string()),
+                        certificates,
+                    })
+                    .collect();
+                attribution::attribute(finding, &counts);
+            }
         }
         let mut tx = store.begin().await?;
         let mut raised = Vec::new();
@@ -310,7 +326,7 @@ impl AnomalyDetection {
             rule: finding.rule.code(),
             severity: finding.severity().code(),
             telematik_id: &finding.telematik_id,
-            operator_id: finding.operator.as_deref(),
+            operator_id: finding.responsible_operator(),
             subject: &finding.subject,
             open_key: &open_key,
             window_start: finding.window_start,
@@ -327,7 +343,7 @@ impl AnomalyDetection {
             alert_id: id,
             rule: finding.rule.code(),
             telematik_id: finding.telematik_id.clone(),
-            operator: finding.operator.clone(),
+            operator: finding.responsible_operator().map(str::to_owned),
             action: finding.action.code(),
         };
         audit::record(tx, &event, at).await?;
@@ -347,7 +363,7 @@ impl AnomalyDetection {
         alert_id: i64,
         at: i64,
     ) -> Result<(), StoreError> {
-        let scope = match (finding.action, &finding.operator) {
+        let scope = match (finding.action, finding.responsible_operator()) {
             (Action::Warn, _) => return Ok(()),
             (Action::Throttle, _) => {
                 let settings = &self.detector.settings().throttle;
@@ -370,7 +386,7 @@ impl AnomalyDetection {
                 audit::record(tx, &event, at).await?;
                 return Ok(());
             }
-            (Action::LockOperator, Some(operator)) => LockScope::Operator(operator.clone()),
+            (Action::LockOperator, Some(operator)) => LockScope::Operator(operator.to_owned()),
             // Without a known operator the pharmacy is what can be locked: containment first.
             (Action::LockOperator | Action::LockPharmacy, _) => {
                 LockScope::Pharmacy(finding.telematik_id.clone())

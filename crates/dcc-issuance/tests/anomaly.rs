@@ -49,6 +49,7 @@ on_both_backends!(
     holder_history_is_read_from_the_ledger,
     one_holder_many_times_is_one_alert,
     lock_operator_stops_the_operator_not_the_colleague,
+    a_night_pattern_locks_the_operator_it_is_attributed_to,
     alerts_are_acknowledged_with_a_comment_only,
 );
 
@@ -470,6 +471,69 @@ async fn lock_operator_stops_the_operator_not_the_colleague(store: Store, _url: 
     assert_eq!(open.len(), 1);
     assert_eq!(open[0].operator_id, Some(insider.to_string()));
     assert_eq!(open[0].evidence["operator"], insider.to_string());
+}
+
+/// `off_hours_repeated` counts the pharmacy's night certificates (whoever's account), reads
+/// who issued them from the ledger once it fires, and with `lock_operator` locks the operator
+/// who issued most of them; the colleague issues on.
+async fn a_night_pattern_locks_the_operator_it_is_attributed_to(store: Store, _url: String) {
+    register(&store, PHARMACY, "APO1").await;
+    let insider = operator(&store, "pta").await;
+    let colleague = operator(&store, "apothekerin").await;
+    let mut settings = AnomalySettings::default();
+    settings.off_hours_repeated.action = dcc_anomaly::action::Action::LockOperator;
+    let recorder = recorder(&store, settings);
+    let by = |n: usize, operator_id: i64, at: i64| {
+        let mut certificate = entry(n, PHARMACY, at);
+        certificate.operator_id = Some(operator_id);
+        record(certificate)
+    };
+    // Tuesday 10 March 2026: the colleague's late certificate at 21:05, then the insider's.
+    let night = local(datetime!(2026-03-10 21:05));
+    let late = recorder.issued(by(0, colleague, night)).await.unwrap();
+    assert_eq!(late, RecordOutcome::Recorded);
+    for n in 1..=4 {
+        let outcome = recorder
+            .issued(by(n, insider, night + 3600 + n as i64 * 300))
+            .await
+            .unwrap();
+        assert_eq!(outcome, RecordOutcome::Recorded, "certificate {n}");
+    }
+    let next = recorder
+        .issued(by(5, insider, night + 3600 + 1800))
+        .await
+        .unwrap();
+    assert_eq!(
+        next,
+        RecordOutcome::Locked {
+            reason: "anomaly_off_hours_repeated".into()
+        }
+    );
+    let colleague_goes_on = recorder
+        .issued(by(6, colleague, night + 3600 + 1900))
+        .await
+        .unwrap();
+    assert_eq!(colleague_goes_on, RecordOutcome::Recorded);
+    let in_force = locks::list(store.pool()).await.unwrap();
+    assert_eq!(in_force.len(), 1);
+    assert_eq!(in_force[0].scope, LockScope::Operator(insider.to_string()));
+    let open = alerts::list(&store, true, 10).await.unwrap();
+    let repeated = open
+        .iter()
+        .find(|alert| alert.rule == "off_hours_repeated")
+        .unwrap();
+    assert_eq!(repeated.operator_id, Some(insider.to_string()));
+    assert_eq!(
+        repeated.evidence["attributed_operator"],
+        insider.to_string()
+    );
+    assert_eq!(
+        repeated.evidence["operators"],
+        serde_json::json!([
+            {"operator": insider.to_string(), "certificates": 4},
+            {"operator": colleague.to_string(), "certificates": 1},
+        ])
+    );
 }
 
 async fn alerts_are_acknowledged_with_a_comment_only(store: Store, _url: String) {

@@ -118,6 +118,40 @@ where
     Ok(totals)
 }
 
+/// Per operator (`None` for certificates without one), the pharmacy's certificates with
+/// `start <= issued_at < end` for any of the half-open `spans`; operators without any are
+/// absent. Read only once a pharmacy-wide anomaly rule fired, to name who is behind it.
+pub async fn operators_in_spans<'e, E>(
+    executor: E,
+    telematik_id: &str,
+    spans: &[(i64, i64)],
+) -> Result<Vec<(Option<i64>, u64)>, StoreError>
+where
+    E: Executor<'e, Database = Any> + Copy,
+{
+    let mut totals: HashMap<Option<i64>, u64> = HashMap::new();
+    for span_chunk in spans.chunks(SPANS_PER_QUERY) {
+        let mut query = sqlx::query(OPERATORS_IN_SPANS);
+        for index in 0..SPANS_PER_QUERY {
+            let (start, end) = span_chunk.get(index).copied().unwrap_or((0, 0));
+            query = query.bind(start).bind(end);
+        }
+        for row in query
+            .bind(telematik_id)
+            .fetch_all(executor)
+            .await
+            .map_err(query_error)?
+        {
+            let operator: Option<i64> = row.try_get("operator_id").map_err(query_error)?;
+            *totals.entry(operator).or_default() +=
+                count(row.try_get("span_count").map_err(query_error)?)?;
+        }
+    }
+    let mut counted: Vec<(Option<i64>, u64)> = totals.into_iter().collect();
+    counted.sort_unstable();
+    Ok(counted)
+}
+
 /// The pharmacy's certificates in the same hour on each of the `days` trailing days: entry
 /// `d - 1` counts `at − d·86400 − 3600 < issued_at <= at − d·86400`.
 pub async fn same_hour_counts<'e, E>(
@@ -249,6 +283,14 @@ const IN_SPANS_PREFIX: &str = "SELECT telematik_id, COUNT(*) AS span_count, \
      (issued_at >= $9 AND issued_at < $10) OR (issued_at >= $11 AND issued_at < $12) OR \
      (issued_at >= $13 AND issued_at < $14) OR (issued_at >= $15 AND issued_at < $16)) \
      AND telematik_id IN ";
+
+const OPERATORS_IN_SPANS: &str = "SELECT operator_id, COUNT(*) AS span_count \
+     FROM certificate_ledger WHERE (\
+     (issued_at >= $1 AND issued_at < $2) OR (issued_at >= $3 AND issued_at < $4) OR \
+     (issued_at >= $5 AND issued_at < $6) OR (issued_at >= $7 AND issued_at < $8) OR \
+     (issued_at >= $9 AND issued_at < $10) OR (issued_at >= $11 AND issued_at < $12) OR \
+     (issued_at >= $13 AND issued_at < $14) OR (issued_at >= $15 AND issued_at < $16)) \
+     AND telematik_id = $17 GROUP BY operator_id";
 
 const SAME_HOUR: &str = "SELECT CAST(($1 - issued_at) / 86400 AS BIGINT) AS day_back, \
      COUNT(*) AS hour_count FROM certificate_ledger \

@@ -54,6 +54,7 @@ pub(crate) fn implausible(settings: &AnomalySettings, event: &Issuance) -> Optio
         action: rule.action,
         telematik_id: event.telematik_id.clone(),
         operator: event.operator.clone(),
+        attributed_operator: None,
         subject: String::new(),
         window_start: event.at,
         window_end: event.at,

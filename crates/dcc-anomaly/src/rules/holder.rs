@@ -110,6 +110,7 @@ pub(crate) fn dose_sequence(
         action: rule.action,
         telematik_id: event.telematik_id.clone(),
         operator: event.operator.clone(),
+        attributed_operator: None,
         subject: String::new(),
         window_start: conflicts
             .iter()
@@ -165,6 +166,7 @@ fn holder_finding(
         action,
         telematik_id: event.telematik_id.clone(),
         operator: event.operator.clone(),
+        attributed_operator: None,
         subject,
         window_start: event.at - window_days * 86_400,
         window_end: event.at,

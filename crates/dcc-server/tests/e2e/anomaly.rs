@@ -90,6 +90,13 @@ pub(super) async fn a_night_burst_is_alerted_locked_and_acknowledged(backend: Ba
     assert_eq!(repeated.evidence["certificates"], 5);
     assert_eq!(repeated.window_start, night.unix_timestamp());
     assert_eq!(repeated.window_end, night.unix_timestamp() + 8 * 60);
+    // Counted for the pharmacy, attributed to the one operator who issued all five.
+    let operator = repeated.operator_id.clone().expect("attributed operator");
+    assert_eq!(repeated.evidence["attributed_operator"], operator.as_str());
+    assert_eq!(
+        repeated.evidence["operators"],
+        serde_json::json!([{"operator": operator, "certificates": 5}])
+    );
     assert!(
         !repeated
             .evidence
