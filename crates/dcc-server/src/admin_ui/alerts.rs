@@ -15,11 +15,12 @@ use serde_json::Value;
 
 use crate::admin_session::AdminState;
 use crate::admin_ui::i18n::AdminMsg;
-use crate::admin_ui::page::{AdminChrome, AdminUiError, local_time, render};
+use crate::admin_ui::page::{AdminChrome, AdminUiError, local_time};
 use crate::admin_ui::session::AdminPage;
 use crate::clock;
 use crate::ui::csrf;
 use crate::ui::i18n::Lang;
+use crate::ui::page::render;
 
 /// The alerts page.
 #[derive(Template)]

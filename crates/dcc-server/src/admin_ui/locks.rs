@@ -15,11 +15,12 @@ use serde::Deserialize;
 
 use crate::admin_session::AdminState;
 use crate::admin_ui::i18n::AdminMsg;
-use crate::admin_ui::page::{AdminChrome, AdminUiError, local_time, render};
+use crate::admin_ui::page::{AdminChrome, AdminUiError, local_time};
 use crate::admin_ui::session::AdminPage;
 use crate::clock;
 use crate::ui::csrf;
 use crate::ui::i18n::Lang;
+use crate::ui::page::render;
 
 /// The locks page.
 #[derive(Template)]

@@ -20,7 +20,7 @@ use serde::Deserialize;
 
 use crate::admin_session::{AdminCertificate, AdminState};
 use crate::admin_ui::i18n::AdminMsg;
-use crate::admin_ui::page::{AdminChrome, AdminUiError, render};
+use crate::admin_ui::page::{AdminChrome, AdminUiError};
 use crate::admin_ui::session::{self, AdminPage};
 use crate::clock;
 use crate::operator_session::sign_in_random;
@@ -29,6 +29,7 @@ use crate::ui::enrol_qr::qr_svg;
 use crate::ui::i18n::Lang;
 use crate::ui::locale::{self, Locale};
 use crate::ui::login::append_cookie;
+use crate::ui::page::render;
 
 /// The pre-session CSRF cookie of the admin login and enrolment forms.
 pub const LOGIN_CSRF_COOKIE: &str = "dcc_admin_login_csrf";

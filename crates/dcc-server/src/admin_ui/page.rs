@@ -12,7 +12,7 @@ use crate::admin_ui::session;
 use crate::request_id;
 use crate::ui::assets;
 use crate::ui::i18n::Lang;
-pub use crate::ui::page::render;
+use crate::ui::page::render;
 
 /// The frame of an administrators' page, used by `admin/base.html`.
 #[derive(Debug, Clone)]
@@ -66,11 +66,6 @@ impl AdminChrome {
     /// The style sheet (the staff pages').
     pub fn css_path(&self) -> &'static str {
         assets::css_path()
-    }
-
-    /// A unix time as local German time, `YYYY-MM-DD HH:MM`.
-    pub fn time(&self, unix: &i64) -> String {
-        local_time(*unix)
     }
 }
 

@@ -15,10 +15,11 @@ use serde::Deserialize;
 use crate::admin_session::AdminState;
 use crate::admin_ui::i18n::AdminMsg;
 use crate::admin_ui::login::CsrfForm;
-use crate::admin_ui::page::{AdminChrome, AdminUiError, render};
+use crate::admin_ui::page::{AdminChrome, AdminUiError};
 use crate::admin_ui::session::AdminPage;
 use crate::clock;
 use crate::ui::csrf;
+use crate::ui::page::render;
 use crate::ui::path_segment;
 
 /// The pharmacies page.
