@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use clap::{Args, Subcommand};
 use dcc_core::verify::format_time;
-use dcc_issuance::alerts::{self, AlertError};
+use dcc_issuance::alerts::{self, Acknowledger, AlertError};
 use dcc_store::alerts::Alert;
 use serde_json::{Value, json};
 
@@ -104,8 +104,9 @@ fn ack(args: &AckArgs) -> anyhow::Result<ExitCode> {
         .unwrap_or_default();
     block_on(async {
         let store = args.config.open_store().await?;
+        let by = Acknowledger::CommandLine { name: &by };
         let result =
-            alerts::acknowledge(&store, args.id, &by, args.comment.as_deref(), clock::now()).await;
+            alerts::acknowledge(&store, args.id, by, args.comment.as_deref(), clock::now()).await;
         store.close().await;
         match result {
             Ok(alert) => {

@@ -95,6 +95,7 @@ pub fn initialize(data: &Path, force: bool) -> anyhow::Result<()> {
         }
         let result = registry::register(
             &store,
+            &Actor::CommandLine,
             telematik_id.as_str(),
             DEFAULT_PHARMACY_NAME,
             DEFAULT_PHARMACY_ADDRESS,

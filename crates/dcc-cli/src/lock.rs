@@ -7,6 +7,7 @@ use std::process::ExitCode;
 use clap::Args;
 use dcc_core::verify::format_time;
 use dcc_issuance::kill_switch;
+use dcc_issuance::operators::Actor;
 use dcc_store::locks::{IssuanceLock, LockScope};
 use serde_json::{Value, json};
 
@@ -77,6 +78,7 @@ pub fn lock(args: &LockArgs) -> anyhow::Result<ExitCode> {
         let store = args.config.open_store().await?;
         let result = kill_switch::lock(
             &store,
+            &Actor::CommandLine,
             args.scope.scope(),
             &args.reason,
             &args.comment,
@@ -99,7 +101,8 @@ pub fn unlock(args: &UnlockArgs) -> anyhow::Result<ExitCode> {
     block_on(async {
         let store = args.config.open_store().await?;
         let scope = args.scope.scope();
-        let result = kill_switch::unlock(&store, scope.clone(), clock::now()).await;
+        let result =
+            kill_switch::unlock(&store, &Actor::CommandLine, scope.clone(), clock::now()).await;
         store.close().await;
         match result? {
             Some(lifted) => println!(
@@ -161,5 +164,6 @@ fn to_json(lock: &IssuanceLock) -> Value {
         "reason": lock.reason,
         "comment": lock.comment,
         "locked_at": format_time(lock.locked_at),
+        "locked_by": lock.locked_by,
     })
 }

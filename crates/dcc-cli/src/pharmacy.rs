@@ -5,6 +5,7 @@ use std::process::ExitCode;
 
 use clap::{Args, Subcommand};
 use dcc_core::verify::format_time;
+use dcc_issuance::operators::Actor;
 use dcc_issuance::registry;
 use dcc_store::pharmacies::Pharmacy;
 use serde_json::{Value, json};
@@ -80,6 +81,7 @@ async fn add(args: &AddArgs) -> anyhow::Result<ExitCode> {
     let store = args.config.open_store().await?;
     let result = registry::register(
         &store,
+        &Actor::CommandLine,
         telematik_id.as_str(),
         &args.name,
         &args.address,
@@ -108,8 +110,12 @@ async fn set_status(args: &StatusArgs, change: Change) -> anyhow::Result<ExitCod
     let store = args.config.open_store().await?;
     let now = clock::now();
     let result = match change {
-        Change::Suspend => registry::suspend(&store, &args.telematik_id, now).await,
-        Change::Reactivate => registry::reactivate(&store, &args.telematik_id, now).await,
+        Change::Suspend => {
+            registry::suspend(&store, &Actor::CommandLine, &args.telematik_id, now).await
+        }
+        Change::Reactivate => {
+            registry::reactivate(&store, &Actor::CommandLine, &args.telematik_id, now).await
+        }
     };
     store.close().await;
     let pharmacy = result?;

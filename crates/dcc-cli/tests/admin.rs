@@ -151,6 +151,29 @@ impl DataDir {
         );
     }
 
+    /// The details of the audit entries of `kind`, in chain order.
+    fn audit_details(&self, kind: &str) -> Vec<Value> {
+        let config = Config::load(&self.path("dcc.toml")).unwrap();
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(async {
+            let store = dcc_store::Store::connect(&config.database_url)
+                .await
+                .unwrap();
+            let entries = dcc_store::audit::entries(store.pool(), 0, 10_000)
+                .await
+                .unwrap();
+            store.close().await;
+            entries
+                .iter()
+                .filter(|entry| entry.kind == kind)
+                .map(|entry| serde_json::from_str(&entry.detail).unwrap())
+                .collect()
+        })
+    }
+
     fn issue(&self, extra: &[&str]) -> Output {
         let data = self.data_arg();
         let mut args = vec!["pki", "issue-institution", "--data", &data];
@@ -988,6 +1011,19 @@ fn locks_are_set_listed_lifted_and_audited() {
     );
     // init's registration + 2 locks + 1 unlock.
     dir.assert_audit_intact(6);
+    // The command line is the actor of each change, in the lock and in the audit log.
+    assert_eq!(locks[0]["locked_by"], "cli");
+    let changes = [
+        dir.audit_details("issuance_locked"),
+        dir.audit_details("issuance_unlocked"),
+        dir.audit_details("pharmacy_registered"),
+    ]
+    .concat();
+    assert_eq!(changes.len(), 4, "{changes:?}");
+    assert!(
+        changes.iter().all(|detail| detail["by"] == "cli"),
+        "{changes:?}"
+    );
 }
 
 #[test]

@@ -31,7 +31,7 @@ use dcc_store::locks::{self, IssuanceLock, LockScope};
 use dcc_store::throttles::{self, Throttle};
 use dcc_store::{Store, StoreError, Tx, activity};
 
-use crate::audit::{self, AuditEvent};
+use crate::audit::{self, AuditEvent, ChangedBy};
 
 /// The rules, their settings and what this process has done with them.
 #[derive(Debug)]
@@ -397,11 +397,13 @@ impl AnomalyDetection {
             reason: format!("anomaly_{}", finding.rule.code()),
             comment: format!("alert {alert_id}"),
             locked_at: at,
+            locked_by: ChangedBy::AnomalyDetection.label(),
         };
         if locks::lock_if_absent(tx, &lock).await? {
             let event = AuditEvent::IssuanceLocked {
                 scope: lock.scope,
                 reason: lock.reason,
+                by: ChangedBy::AnomalyDetection,
             };
             audit::record(tx, &event, at).await?;
         }

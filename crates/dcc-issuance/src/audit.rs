@@ -5,6 +5,75 @@
 use dcc_store::locks::LockScope;
 use serde_json::{Value, json};
 
+use crate::operators::Actor;
+
+/// Who made a change of the association's (the registry, the locks, an alert's
+/// acknowledgement), as the audit log and the locks record it.
+///
+/// In an entry's detail `by` is the operator's id (a number) when an administrator did it on
+/// the admin listener, and a name of what did it otherwise: `cli` for the command line on the
+/// server, `anomaly_detection` for an automatic lock.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChangedBy {
+    /// The association's command line on the server (`dcc lock`, `dcc pharmacy …`).
+    CommandLine,
+    /// A signed-in administrator, by operator id.
+    Operator(i64),
+    /// Anomaly detection taking a rule's action.
+    AnomalyDetection,
+}
+
+impl ChangedBy {
+    /// As recorded in an audit entry's detail: the operator id, or `cli` /
+    /// `anomaly_detection`.
+    pub fn to_json(self) -> Value {
+        match self {
+            Self::CommandLine => json!(COMMAND_LINE),
+            Self::Operator(id) => json!(id),
+            Self::AnomalyDetection => json!(ANOMALY_DETECTION),
+        }
+    }
+
+    /// As stored with a lock or an acknowledgement: `cli`, `operator:<id>` or
+    /// `anomaly_detection`.
+    pub fn label(self) -> String {
+        match self {
+            Self::CommandLine => COMMAND_LINE.to_owned(),
+            Self::Operator(id) => format!("{OPERATOR_PREFIX}{id}"),
+            Self::AnomalyDetection => ANOMALY_DETECTION.to_owned(),
+        }
+    }
+
+    /// Reads a [`Self::label`] back; `None` for anything else (a name given on the command
+    /// line, or the empty label of locks older than the record).
+    pub fn from_label(label: &str) -> Option<Self> {
+        match label {
+            COMMAND_LINE => Some(Self::CommandLine),
+            ANOMALY_DETECTION => Some(Self::AnomalyDetection),
+            _ => label
+                .strip_prefix(OPERATOR_PREFIX)
+                .and_then(|id| id.parse().ok())
+                .map(Self::Operator),
+        }
+    }
+}
+
+impl From<&Actor> for ChangedBy {
+    fn from(actor: &Actor) -> Self {
+        match actor {
+            Actor::CommandLine => Self::CommandLine,
+            Actor::Operator { operator, .. } => Self::Operator(operator.id),
+        }
+    }
+}
+
+/// `by` of the command line.
+const COMMAND_LINE: &str = "cli";
+/// `by` of anomaly detection.
+const ANOMALY_DETECTION: &str = "anomaly_detection";
+/// The prefix of an operator's label.
+pub const OPERATOR_PREFIX: &str = "operator:";
+
 /// Something that happened and must be traceable.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
@@ -49,6 +118,8 @@ pub enum AuditEvent {
         telematik_id: String,
         /// Its UVCI issuer segment.
         issuer_segment: String,
+        /// Who registered it.
+        by: ChangedBy,
     },
     /// A pharmacy was suspended or reactivated.
     PharmacyStatusChanged {
@@ -56,6 +127,8 @@ pub enum AuditEvent {
         telematik_id: String,
         /// `active` or `suspended`.
         status: &'static str,
+        /// Who changed it.
+        by: ChangedBy,
     },
     /// Issuance was locked (the kill switch).
     IssuanceLocked {
@@ -63,6 +136,8 @@ pub enum AuditEvent {
         scope: LockScope,
         /// The reason code.
         reason: String,
+        /// Who set it.
+        by: ChangedBy,
     },
     /// A lock was lifted.
     IssuanceUnlocked {
@@ -70,6 +145,8 @@ pub enum AuditEvent {
         scope: LockScope,
         /// The lifted lock's reason code.
         reason: String,
+        /// Who lifted it.
+        by: ChangedBy,
     },
     /// A certificate was revoked.
     CertificateRevoked {
@@ -121,8 +198,11 @@ pub enum AuditEvent {
         rule: String,
         /// The pharmacy.
         telematik_id: String,
-        /// Who acknowledged it.
-        by: String,
+        /// Who acknowledged it: an administrator, or the command line.
+        by: ChangedBy,
+        /// The name given on the command line (`--by`, else the login name); `None` for an
+        /// administrator, whose id says who it was.
+        name: Option<String>,
     },
     /// Something happened to an operator account or session.
     OperatorAccount {
@@ -220,19 +300,24 @@ impl AuditEvent {
             Self::IssuanceRejected { code, .. } | Self::AccessRejected { code, .. } => {
                 json!({"code": code})
             }
-            Self::PharmacyRegistered { issuer_segment, .. } => {
-                json!({"issuer_segment": issuer_segment})
+            Self::PharmacyRegistered {
+                issuer_segment, by, ..
+            } => {
+                json!({"issuer_segment": issuer_segment, "by": by.to_json()})
             }
-            Self::PharmacyStatusChanged { status, .. } => json!({"status": status}),
-            Self::IssuanceLocked { scope, reason } | Self::IssuanceUnlocked { scope, reason } => {
-                match scope {
-                    LockScope::All => json!({"scope": "all", "reason": reason}),
-                    LockScope::Pharmacy(_) => json!({"scope": "pharmacy", "reason": reason}),
-                    LockScope::Operator(id) => {
-                        json!({"scope": "operator", "operator": id, "reason": reason})
-                    }
+            Self::PharmacyStatusChanged { status, by, .. } => {
+                json!({"status": status, "by": by.to_json()})
+            }
+            Self::IssuanceLocked { scope, reason, by }
+            | Self::IssuanceUnlocked { scope, reason, by } => match scope {
+                LockScope::All => json!({"scope": "all", "reason": reason, "by": by.to_json()}),
+                LockScope::Pharmacy(_) => {
+                    json!({"scope": "pharmacy", "reason": reason, "by": by.to_json()})
                 }
-            }
+                LockScope::Operator(id) => json!({
+                    "scope": "operator", "operator": id, "reason": reason, "by": by.to_json()
+                }),
+            },
             Self::CertificateRevoked { reason, .. } => json!({"reason": reason}),
             Self::BillingMonthClosed {
                 month,
@@ -264,8 +349,17 @@ impl AuditEvent {
                 "pharmacy_per_day": pharmacy_per_day,
             }),
             Self::AnomalyAlertAcknowledged {
-                alert_id, rule, by, ..
-            } => json!({"alert_id": alert_id, "rule": rule, "by": by}),
+                alert_id,
+                rule,
+                by,
+                name,
+                ..
+            } => match name {
+                Some(name) => {
+                    json!({"alert_id": alert_id, "rule": rule, "by": by.to_json(), "name": name})
+                }
+                None => json!({"alert_id": alert_id, "rule": rule, "by": by.to_json()}),
+            },
             Self::OperatorAccount {
                 operator_id,
                 action,
@@ -358,5 +452,43 @@ pub fn audit_record(event: &AuditEvent, at: i64) -> dcc_store::audit::AuditRecor
         telematik_id: event.telematik_id(),
         uvci: event.uvci(),
         detail: event.detail(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn who_changed_something_is_recorded_and_read_back() {
+        for (by, label, recorded) in [
+            (ChangedBy::CommandLine, "cli", json!("cli")),
+            (ChangedBy::Operator(7), "operator:7", json!(7)),
+            (
+                ChangedBy::AnomalyDetection,
+                "anomaly_detection",
+                json!("anomaly_detection"),
+            ),
+        ] {
+            assert_eq!(by.label(), label);
+            assert_eq!(by.to_json(), recorded);
+            assert_eq!(ChangedBy::from_label(label), Some(by));
+        }
+        for other in ["", "verband", "operator:", "operator:x"] {
+            assert_eq!(ChangedBy::from_label(other), None, "{other}");
+        }
+    }
+
+    #[test]
+    fn a_lock_entry_names_who_set_it() {
+        let event = AuditEvent::IssuanceLocked {
+            scope: LockScope::Operator("12".into()),
+            reason: "fraud_suspected".into(),
+            by: ChangedBy::Operator(3),
+        };
+        assert_eq!(
+            event.detail(),
+            json!({"scope": "operator", "operator": "12", "reason": "fraud_suspected", "by": 3})
+        );
     }
 }

@@ -1,5 +1,6 @@
 //! The kill switch's use cases: lock issuance for everyone, one pharmacy or one operator, with
-//! a reason, and unlock it again; each change is audited in its own transaction.
+//! a reason, and unlock it again; each change is audited in its own transaction, naming who
+//! made it (an administrator's operator id, or `cli`), and a lock keeps who set it.
 //!
 //! A lock takes effect for every certificate committed after it, on every instance: the
 //! group-commit writer reads the locks in the transaction that would record a certificate
@@ -8,7 +9,8 @@
 use dcc_store::locks::{self, IssuanceLock, LockScope};
 use dcc_store::{Store, StoreError};
 
-use crate::audit::{self, AuditEvent};
+use crate::audit::{self, AuditEvent, ChangedBy};
+use crate::operators::Actor;
 
 /// Longest reason code.
 pub const MAX_REASON_LEN: usize = 64;
@@ -57,12 +59,14 @@ impl KillSwitchError {
 /// transaction. Locking a locked scope replaces its reason and comment.
 pub async fn lock(
     store: &Store,
+    actor: &Actor,
     scope: LockScope,
     reason: &str,
     comment: &str,
     now: i64,
 ) -> Result<IssuanceLock, KillSwitchError> {
     check_scope(&scope)?;
+    let by = ChangedBy::from(actor);
     if let LockScope::Operator(target) = &scope {
         let id: i64 = target
             .parse()
@@ -90,12 +94,14 @@ pub async fn lock(
         reason: reason.to_owned(),
         comment: comment.to_owned(),
         locked_at: now,
+        locked_by: by.label(),
     };
     let mut tx = store.begin().await?;
     locks::lock(&mut tx, &lock).await?;
     let event = AuditEvent::IssuanceLocked {
         scope: lock.scope.clone(),
         reason: lock.reason.clone(),
+        by,
     };
     audit::record(&mut tx, &event, now).await?;
     dcc_store::commit(tx).await?;
@@ -106,6 +112,7 @@ pub async fn lock(
 /// transaction. Returns the lifted lock, or `None` (and records nothing) when there was none.
 pub async fn unlock(
     store: &Store,
+    actor: &Actor,
     scope: LockScope,
     now: i64,
 ) -> Result<Option<IssuanceLock>, KillSwitchError> {
@@ -117,6 +124,7 @@ pub async fn unlock(
     let event = AuditEvent::IssuanceUnlocked {
         scope: lifted.scope.clone(),
         reason: lifted.reason.clone(),
+        by: actor.into(),
     };
     audit::record(&mut tx, &event, now).await?;
     dcc_store::commit(tx).await?;

@@ -1,7 +1,8 @@
 //! The pharmacy registry's use cases: register, suspend, reactivate and list pharmacies.
 //!
 //! Each change runs in one transaction together with its [`AuditEvent`], so a registry change
-//! and its audit entry commit or vanish together (style.md rule 20). Times are unix seconds
+//! and its audit entry commit or vanish together (style.md rule 20), naming who made it
+//! (an administrator's operator id, or `cli` for the command line). Times are unix seconds
 //! passed in by the caller.
 //!
 //! The Telematik-ID is checked only lightly here (non-empty, at most 128 characters, no
@@ -14,6 +15,7 @@ use dcc_store::pharmacies::{self, NewPharmacy, Pharmacy, PharmacyStatus};
 use dcc_store::{ConflictTarget, Store, StoreError};
 
 use crate::audit::{self, AuditEvent};
+use crate::operators::Actor;
 
 /// Why a registry use case failed.
 #[derive(Debug, thiserror::Error)]
@@ -81,14 +83,23 @@ impl RegistryError {
 /// Telematik-ID is used; a given segment must be 1 to 16 characters from `A–Z` and `0–9`.
 pub async fn register(
     store: &Store,
+    actor: &Actor,
     telematik_id: &str,
     name: &str,
     address: &str,
     issuer_segment: Option<&str>,
     now: i64,
 ) -> Result<Pharmacy, RegistryError> {
-    let (pharmacy, _) =
-        register_recorded(store, telematik_id, name, address, issuer_segment, now).await?;
+    let (pharmacy, _) = register_recorded(
+        store,
+        actor,
+        telematik_id,
+        name,
+        address,
+        issuer_segment,
+        now,
+    )
+    .await?;
     Ok(pharmacy)
 }
 
@@ -97,10 +108,12 @@ pub async fn register(
 /// pharmacy changes nothing and records nothing.
 pub async fn suspend(
     store: &Store,
+    actor: &Actor,
     telematik_id: &str,
     now: i64,
 ) -> Result<Pharmacy, RegistryError> {
-    let (pharmacy, _) = change_status(store, telematik_id, PharmacyStatus::Suspended, now).await?;
+    let (pharmacy, _) =
+        change_status(store, actor, telematik_id, PharmacyStatus::Suspended, now).await?;
     Ok(pharmacy)
 }
 
@@ -108,10 +121,12 @@ pub async fn suspend(
 /// same transaction. Reactivating an active pharmacy changes nothing and records nothing.
 pub async fn reactivate(
     store: &Store,
+    actor: &Actor,
     telematik_id: &str,
     now: i64,
 ) -> Result<Pharmacy, RegistryError> {
-    let (pharmacy, _) = change_status(store, telematik_id, PharmacyStatus::Active, now).await?;
+    let (pharmacy, _) =
+        change_status(store, actor, telematik_id, PharmacyStatus::Active, now).await?;
     Ok(pharmacy)
 }
 
@@ -155,6 +170,7 @@ pub fn is_valid_issuer_segment(segment: &str) -> bool {
 /// [`register`], also returning the audit entry written.
 async fn register_recorded(
     store: &Store,
+    actor: &Actor,
     telematik_id: &str,
     name: &str,
     address: &str,
@@ -204,6 +220,7 @@ async fn register_recorded(
     let event = AuditEvent::PharmacyRegistered {
         telematik_id: pharmacy.telematik_id.clone(),
         issuer_segment: pharmacy.issuer_segment.clone(),
+        by: actor.into(),
     };
     let entry = audit::record(&mut tx, &event, now).await?;
     tx.commit().await.map_err(StoreError::Query)?;
@@ -214,6 +231,7 @@ async fn register_recorded(
 /// `status`.
 async fn change_status(
     store: &Store,
+    actor: &Actor,
     telematik_id: &str,
     status: PharmacyStatus,
     now: i64,
@@ -235,6 +253,7 @@ async fn change_status(
     let event = AuditEvent::PharmacyStatusChanged {
         telematik_id: pharmacy.telematik_id.clone(),
         status: status.as_str(),
+        by: actor.into(),
     };
     let entry = audit::record(&mut tx, &event, now).await?;
     tx.commit().await.map_err(StoreError::Query)?;
@@ -276,6 +295,18 @@ mod tests {
 
     const NOW: i64 = 1_622_548_800; // 2021-06-01T12:00:00Z
     const ID: &str = "3-SMC-B-Testkarte-883110000116873";
+    const CLI: Actor = Actor::CommandLine;
+
+    fn admin() -> Actor {
+        Actor::Operator {
+            operator: crate::operators::OperatorRef {
+                id: 42,
+                username: "ada".into(),
+                role: dcc_auth::role::Role::Administrator,
+            },
+            scope: "*".into(),
+        }
+    }
 
     async fn store() -> (Store, tempfile::TempDir) {
         let dir = tempfile::tempdir().unwrap();
@@ -318,7 +349,7 @@ mod tests {
     async fn register_stores_the_pharmacy_and_records_the_event() {
         let (store, _dir) = store().await;
         let (pharmacy, entry) =
-            register_recorded(&store, ID, "Apotheke", "Markt 1, Berlin", None, NOW)
+            register_recorded(&store, &CLI, ID, "Apotheke", "Markt 1, Berlin", None, NOW)
                 .await
                 .unwrap();
         assert_eq!(pharmacy.telematik_id, ID);
@@ -332,7 +363,10 @@ mod tests {
         assert_eq!(entry.telematik_id.as_deref(), Some(ID));
         assert_eq!(entry.at, NOW);
         let detail: Value = serde_json::from_str(&entry.detail).unwrap();
-        assert_eq!(detail, json!({"issuer_segment": derive_issuer_segment(ID)}));
+        assert_eq!(
+            detail,
+            json!({"issuer_segment": derive_issuer_segment(ID), "by": "cli"})
+        );
         assert_eq!(list(&store).await.unwrap(), [pharmacy]);
         assert_chain(&store, 1).await;
     }
@@ -340,18 +374,26 @@ mod tests {
     #[tokio::test]
     async fn a_given_segment_is_used_and_checked() {
         let (store, _dir) = store().await;
-        let pharmacy = register(&store, ID, "Apotheke", "Markt 1", Some("APO3X7K2"), NOW)
-            .await
-            .unwrap();
+        let pharmacy = register(
+            &store,
+            &CLI,
+            ID,
+            "Apotheke",
+            "Markt 1",
+            Some("APO3X7K2"),
+            NOW,
+        )
+        .await
+        .unwrap();
         assert_eq!(pharmacy.issuer_segment, "APO3X7K2");
-        let error = register(&store, "3-other", "B", "C", Some("apo-1"), NOW)
+        let error = register(&store, &CLI, "3-other", "B", "C", Some("apo-1"), NOW)
             .await
             .unwrap_err();
         assert!(
             matches!(&error, RegistryError::InvalidSegment { issuer_segment } if issuer_segment == "apo-1"),
             "{error:?}"
         );
-        let error = register(&store, "3-other", "B", "C", Some("APO3X7K2"), NOW)
+        let error = register(&store, &CLI, "3-other", "B", "C", Some("APO3X7K2"), NOW)
             .await
             .unwrap_err();
         assert!(
@@ -366,12 +408,12 @@ mod tests {
     #[tokio::test]
     async fn a_second_registration_is_refused() {
         let (store, _dir) = store().await;
-        register(&store, ID, "Apotheke", "Markt 1", None, NOW)
+        register(&store, &CLI, ID, "Apotheke", "Markt 1", None, NOW)
             .await
             .unwrap();
         // With the same (derived) segment and with another one.
         for segment in [None, Some("OTHER1")] {
-            let error = register(&store, ID, "Other", "Elsewhere", segment, NOW + 1)
+            let error = register(&store, &CLI, ID, "Other", "Elsewhere", segment, NOW + 1)
                 .await
                 .unwrap_err();
             assert!(
@@ -390,7 +432,7 @@ mod tests {
         let (store, _dir) = store().await;
         let long = format!("3-{}", "x".repeat(127));
         for bad in ["", "3-Apotheke Süd", "3-a\tb", long.as_str()] {
-            let error = register(&store, bad, "A", "B", None, NOW)
+            let error = register(&store, &CLI, bad, "A", "B", None, NOW)
                 .await
                 .unwrap_err();
             assert!(
@@ -405,35 +447,39 @@ mod tests {
     #[tokio::test]
     async fn suspend_and_reactivate_record_each_change() {
         let (store, _dir) = store().await;
-        register(&store, ID, "Apotheke", "Markt 1", None, NOW)
+        register(&store, &CLI, ID, "Apotheke", "Markt 1", None, NOW)
             .await
             .unwrap();
 
-        let (suspended, entry) = change_status(&store, ID, PharmacyStatus::Suspended, NOW + 10)
-            .await
-            .unwrap();
+        let (suspended, entry) =
+            change_status(&store, &admin(), ID, PharmacyStatus::Suspended, NOW + 10)
+                .await
+                .unwrap();
         assert_eq!(suspended.status, PharmacyStatus::Suspended);
         assert_eq!(suspended.updated_at, NOW + 10);
         let entry = entry.unwrap();
         assert_eq!(entry.seq, 2);
         assert_eq!(entry.kind, "pharmacy_status_changed");
         assert_eq!(entry.telematik_id.as_deref(), Some(ID));
-        assert_eq!(entry.detail, r#"{"status":"suspended"}"#);
+        assert_eq!(entry.detail, r#"{"status":"suspended","by":42}"#);
 
         // Suspending again changes nothing and records nothing.
-        let again = suspend(&store, ID, NOW + 20).await.unwrap();
+        let again = suspend(&store, &CLI, ID, NOW + 20).await.unwrap();
         assert_eq!(again, suspended);
         assert_chain(&store, 2).await;
 
-        let (active, entry) = change_status(&store, ID, PharmacyStatus::Active, NOW + 30)
+        let (active, entry) = change_status(&store, &admin(), ID, PharmacyStatus::Active, NOW + 30)
             .await
             .unwrap();
         assert_eq!(active.status, PharmacyStatus::Active);
         let entry = entry.unwrap();
         assert_eq!(entry.seq, 3);
-        assert_eq!(entry.detail, r#"{"status":"active"}"#);
+        assert_eq!(entry.detail, r#"{"status":"active","by":42}"#);
         assert_eq!(
-            reactivate(&store, ID, NOW + 40).await.unwrap().updated_at,
+            reactivate(&store, &CLI, ID, NOW + 40)
+                .await
+                .unwrap()
+                .updated_at,
             NOW + 30
         );
         assert_chain(&store, 3).await;
@@ -443,8 +489,8 @@ mod tests {
     async fn unknown_pharmacies_are_not_found() {
         let (store, _dir) = store().await;
         for result in [
-            suspend(&store, "3-unknown", NOW).await,
-            reactivate(&store, "3-unknown", NOW).await,
+            suspend(&store, &CLI, "3-unknown", NOW).await,
+            reactivate(&store, &CLI, "3-unknown", NOW).await,
         ] {
             let error = result.unwrap_err();
             assert!(

@@ -13,9 +13,10 @@ use std::future::Future;
 use std::sync::Arc;
 
 use dcc_anomaly::settings::AnomalySettings;
-use dcc_issuance::alerts::{self, AlertError};
+use dcc_issuance::alerts::{self, Acknowledger, AlertError};
 use dcc_issuance::anomaly::AnomalyDetection;
 use dcc_issuance::limits::{LimitExceeded, RateLimits};
+use dcc_issuance::operators::OperatorRef;
 use dcc_issuance::recorder::{IssuedRecord, RecordOutcome, RecordPolicy, Recorder};
 use dcc_store::ledger::{self, CertificateType, LedgerEntry};
 use dcc_store::locks::{self, LockScope};
@@ -24,6 +25,9 @@ use dcc_store::throttles;
 use dcc_store::{Backend, Store};
 use time::PrimitiveDateTime;
 use time::macros::datetime;
+
+/// The command line acknowledging as "verband".
+const VERBAND: Acknowledger<'static> = Acknowledger::CommandLine { name: "verband" };
 
 const PHARMACY: &str = "3-SMC-B-Testkarte-883110000095954";
 const OTHER: &str = "3-SMC-B-Testkarte-883110000129068";
@@ -225,7 +229,7 @@ async fn night_issuing_warns_then_locks_the_pharmacy(store: Store, _url: String)
                 r#"anomaly_alert_raised {{"alert_id":{},"rule":"off_hours_repeated","action":"lock_pharmacy","operator":null}}"#,
                 open[0].id
             ),
-            r#"issuance_locked {"scope":"pharmacy","reason":"anomaly_off_hours_repeated"}"#
+            r#"issuance_locked {"scope":"pharmacy","reason":"anomaly_off_hours_repeated","by":"anomaly_detection"}"#
                 .to_owned(),
         ]
     );
@@ -549,27 +553,30 @@ async fn alerts_are_acknowledged_with_a_comment_only(store: Store, _url: String)
     let id = open[0].id;
 
     for comment in [None, Some(""), Some("   ")] {
-        let error = alerts::acknowledge(&store, id, "verband", comment, sunday + 60)
+        let error = alerts::acknowledge(&store, id, VERBAND, comment, sunday + 60)
             .await
             .unwrap_err();
         assert!(matches!(error, AlertError::CommentRequired), "{error:?}");
         assert_eq!(error.code(), "comment_required");
     }
-    let error = alerts::acknowledge(&store, id, "verband", Some("a\u{7}b"), sunday + 60)
+    let error = alerts::acknowledge(&store, id, VERBAND, Some("a\u{7}b"), sunday + 60)
         .await
         .unwrap_err();
     assert_eq!(error.code(), "invalid_comment");
-    let error = alerts::acknowledge(&store, id, " ", Some("ok"), sunday + 60)
-        .await
-        .unwrap_err();
-    assert_eq!(error.code(), "invalid_acknowledged_by");
+    for name in [" ", "operator:1"] {
+        let by = Acknowledger::CommandLine { name };
+        let error = alerts::acknowledge(&store, id, by, Some("ok"), sunday + 60)
+            .await
+            .unwrap_err();
+        assert_eq!(error.code(), "invalid_acknowledged_by", "{name}");
+    }
     // Nothing changed.
     assert_eq!(alerts::list(&store, true, 10).await.unwrap().len(), 1);
 
     let acknowledged = alerts::acknowledge(
         &store,
         id,
-        "verband",
+        VERBAND,
         Some("Notdienst, Inhaber bestätigt"),
         sunday + 120,
     )
@@ -582,22 +589,70 @@ async fn alerts_are_acknowledged_with_a_comment_only(store: Store, _url: String)
     );
     assert!(alerts::list(&store, true, 10).await.unwrap().is_empty());
     assert!(matches!(
-        alerts::acknowledge(&store, id, "verband", Some("again"), sunday + 180).await,
+        alerts::acknowledge(&store, id, VERBAND, Some("again"), sunday + 180).await,
         Err(AlertError::AlreadyAcknowledged(found)) if found == id
     ));
     assert!(matches!(
-        alerts::acknowledge(&store, 9999, "verband", Some("x"), sunday + 180).await,
+        alerts::acknowledge(&store, 9999, VERBAND, Some("x"), sunday + 180).await,
         Err(AlertError::NotFound(9999))
     ));
     let kinds = audit_kinds(&store).await;
     assert_eq!(
         kinds.last().unwrap(),
         &format!(
-            r#"anomaly_alert_acknowledged {{"alert_id":{id},"rule":"off_hours","by":"verband"}}"#
+            r#"anomaly_alert_acknowledged {{"alert_id":{id},"rule":"off_hours","by":"cli","name":"verband"}}"#
         )
     );
     assert!(
         !kinds.iter().any(|line| line.contains("Notdienst")),
         "the comment stays with the alert"
+    );
+    assert_eq!(alerts::acknowledging_operator(&acknowledged), None);
+
+    // An administrator's acknowledgement records the operator id, in the alert and the log.
+    let evidence = serde_json::json!({"certificates": 1});
+    let mut tx = store.begin().await.unwrap();
+    let written = dcc_store::alerts::raise_or_refresh(
+        &mut tx,
+        &dcc_store::alerts::NewAlert {
+            rule: "burst",
+            severity: "high",
+            telematik_id: PHARMACY,
+            operator_id: None,
+            subject: "",
+            open_key: "burst|admin-test",
+            window_start: sunday,
+            window_end: sunday + 60,
+            evidence: &evidence,
+            action: "warn",
+            occurrences: 1,
+            at: sunday + 200,
+        },
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    let dcc_store::alerts::AlertWrite::Raised(second) = written else {
+        panic!("a new alert: {written:?}");
+    };
+    let administrator = OperatorRef {
+        id: 31,
+        username: "ada".into(),
+        role: dcc_auth::role::Role::Administrator,
+    };
+    let acknowledged = alerts::acknowledge(
+        &store,
+        second,
+        Acknowledger::Administrator(&administrator),
+        Some("Apotheke angerufen"),
+        sunday + 240,
+    )
+    .await
+    .unwrap();
+    assert_eq!(acknowledged.acknowledged_by.as_deref(), Some("operator:31"));
+    assert_eq!(alerts::acknowledging_operator(&acknowledged), Some(31));
+    assert_eq!(
+        audit_kinds(&store).await.last().unwrap(),
+        &format!(r#"anomaly_alert_acknowledged {{"alert_id":{second},"rule":"burst","by":31}}"#)
     );
 }

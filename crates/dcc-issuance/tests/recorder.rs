@@ -16,6 +16,7 @@ use std::time::{Duration, Instant};
 use dcc_issuance::audit::AuditEvent;
 use dcc_issuance::kill_switch::{self, KillSwitchError};
 use dcc_issuance::limits::{LimitExceeded, RateLimits};
+use dcc_issuance::operators::{Actor, OperatorRef};
 use dcc_issuance::recorder::{
     IssuedRecord, RecordError, RecordOutcome, RecordPolicy, Recorder, WriteTiming, WriterSettings,
 };
@@ -241,8 +242,18 @@ async fn locks_stop_exactly_their_scope(store: Store) {
         reason: reason.to_owned(),
     };
 
+    // The command line locks one pharmacy, an administrator everyone.
+    let administrator = Actor::Operator {
+        operator: OperatorRef {
+            id: 5,
+            username: "ada".into(),
+            role: dcc_auth::role::Role::Administrator,
+        },
+        scope: "*".into(),
+    };
     kill_switch::lock(
         &store,
+        &Actor::CommandLine,
         LockScope::Pharmacy(ACTIVE.to_owned()),
         "fraud_suspected",
         "night issuing",
@@ -259,9 +270,16 @@ async fn locks_stop_exactly_their_scope(store: Store) {
         RecordOutcome::Recorded
     );
 
-    kill_switch::lock(&store, LockScope::All, "maintenance", "", T0 + 1)
-        .await
-        .unwrap();
+    kill_switch::lock(
+        &store,
+        &administrator,
+        LockScope::All,
+        "maintenance",
+        "",
+        T0 + 1,
+    )
+    .await
+    .unwrap();
     assert_eq!(
         recorder.issued(for_pharmacy(3, OTHER)).await.unwrap(),
         locked("maintenance")
@@ -274,8 +292,15 @@ async fn locks_stop_exactly_their_scope(store: Store) {
             .collect::<Vec<_>>(),
         [LockScope::All, LockScope::Pharmacy(ACTIVE.to_owned())]
     );
+    assert_eq!(
+        listed
+            .iter()
+            .map(|lock| lock.locked_by.as_str())
+            .collect::<Vec<_>>(),
+        ["operator:5", "cli"]
+    );
 
-    let lifted = kill_switch::unlock(&store, LockScope::All, T0 + 2)
+    let lifted = kill_switch::unlock(&store, &administrator, LockScope::All, T0 + 2)
         .await
         .unwrap();
     assert_eq!(
@@ -283,20 +308,33 @@ async fn locks_stop_exactly_their_scope(store: Store) {
         Some("maintenance".to_owned())
     );
     assert_eq!(
-        kill_switch::unlock(&store, LockScope::All, T0 + 3)
+        kill_switch::unlock(&store, &administrator, LockScope::All, T0 + 3)
             .await
             .unwrap(),
         None
     );
-    kill_switch::unlock(&store, LockScope::Pharmacy(ACTIVE.to_owned()), T0 + 4)
-        .await
-        .unwrap();
+    kill_switch::unlock(
+        &store,
+        &Actor::CommandLine,
+        LockScope::Pharmacy(ACTIVE.to_owned()),
+        T0 + 4,
+    )
+    .await
+    .unwrap();
     assert_eq!(
         recorder.issued(for_pharmacy(4, ACTIVE)).await.unwrap(),
         RecordOutcome::Recorded
     );
     assert!(matches!(
-        kill_switch::lock(&store, LockScope::All, "Fraud!", "", T0).await,
+        kill_switch::lock(
+            &store,
+            &Actor::CommandLine,
+            LockScope::All,
+            "Fraud!",
+            "",
+            T0
+        )
+        .await,
         Err(KillSwitchError::InvalidReason(_))
     ));
 
@@ -327,7 +365,15 @@ async fn locks_stop_exactly_their_scope(store: Store) {
     assert_eq!(entries[0].telematik_id.as_deref(), Some(ACTIVE));
     assert_eq!(
         entries[0].detail,
-        r#"{"scope":"pharmacy","reason":"fraud_suspected"}"#
+        r#"{"scope":"pharmacy","reason":"fraud_suspected","by":"cli"}"#
+    );
+    assert_eq!(
+        entries[2].detail,
+        r#"{"scope":"all","reason":"maintenance","by":5}"#
+    );
+    assert_eq!(
+        entries[3].detail,
+        r#"{"scope":"all","reason":"maintenance","by":5}"#
     );
 }
 

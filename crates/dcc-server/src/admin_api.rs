@@ -1,6 +1,6 @@
 //! The association administrators' API on the admin listener (issue #5): the pharmacy
-//! registry, operator accounts of every scope, issuance locks, and the audit log
-//! ([`crate::admin_audit`]). Every route but the sign-in requires an [`AdminSignedIn`]; every
+//! registry, operator accounts of every scope, issuance locks, anomaly alerts
+//! ([`crate::admin_alerts`]) and the audit log ([`crate::admin_audit`]). Every route but the sign-in requires an [`AdminSignedIn`]; every
 //! handler is a thin call into a `dcc_issuance` use case, which audits each change in the
 //! transaction that makes it.
 //!
@@ -25,7 +25,7 @@ use serde_json::{Value, json};
 use crate::admin_session::{self, AdminSignedIn, AdminState};
 use crate::error::ApiError;
 use crate::operator_session::parse_body;
-use crate::{admin_audit, clock};
+use crate::{admin_alerts, admin_audit, clock};
 
 /// The admin listener's routes. Served behind [`crate::tls::serve`] with
 /// [`admin_session::AdminPeer::from_certificate`] as the connection identity; every route
@@ -64,12 +64,18 @@ pub fn app(state: AdminState) -> Router {
         .route("/api/admin/operators/{id}/reset", post(operators_reset))
         .route("/api/admin/locks", get(locks_list).post(locks_create))
         .route("/api/admin/locks/lift", post(locks_delete))
+        .route("/api/admin/alerts", get(admin_alerts::alerts_list))
+        .route(
+            "/api/admin/alerts/{id}/ack",
+            post(admin_alerts::alerts_acknowledge),
+        )
         .route("/api/admin/audit", get(admin_audit::audit_entries_list))
         .route(
             "/api/admin/audit/verification",
             get(admin_audit::audit_chain_verify),
         )
         .route("/openapi.json", get(openapi_get))
+        .merge(crate::admin_ui::routes())
         .layer(middleware::from_fn(admin_session::require_administrator))
         .layer(middleware::from_fn(crate::request_id::assign))
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
@@ -131,7 +137,7 @@ async fn pharmacies_list(
 /// an active pharmacy (201).
 async fn pharmacies_create(
     State(state): State<AdminState>,
-    _admin: AdminSignedIn,
+    admin: AdminSignedIn,
     body: Bytes,
 ) -> Result<Response, ApiError> {
     let body: NewPharmacyBody = parse_body(&body)?;
@@ -146,6 +152,7 @@ async fn pharmacies_create(
     let segment = body.issuer_segment.as_deref();
     let pharmacy = registry::register(
         &state.store,
+        &admin.actor(),
         telematik_id.as_str(),
         &body.name,
         &body.address,
@@ -159,22 +166,22 @@ async fn pharmacies_create(
 /// `POST /api/admin/pharmacies/{telematik_id}/suspend`: the pharmacy may no longer issue.
 async fn pharmacies_suspend(
     State(state): State<AdminState>,
-    _admin: AdminSignedIn,
+    admin: AdminSignedIn,
     Path(telematik_id): Path<String>,
 ) -> Result<Response, ApiError> {
     let now = clock::now().unix_timestamp();
-    let pharmacy = registry::suspend(&state.store, &telematik_id, now).await?;
+    let pharmacy = registry::suspend(&state.store, &admin.actor(), &telematik_id, now).await?;
     Ok(Json(pharmacy_json(&pharmacy)).into_response())
 }
 
 /// `POST /api/admin/pharmacies/{telematik_id}/reactivate`: the pharmacy may issue again.
 async fn pharmacies_reactivate(
     State(state): State<AdminState>,
-    _admin: AdminSignedIn,
+    admin: AdminSignedIn,
     Path(telematik_id): Path<String>,
 ) -> Result<Response, ApiError> {
     let now = clock::now().unix_timestamp();
-    let pharmacy = registry::reactivate(&state.store, &telematik_id, now).await?;
+    let pharmacy = registry::reactivate(&state.store, &admin.actor(), &telematik_id, now).await?;
     Ok(Json(pharmacy_json(&pharmacy)).into_response())
 }
 
@@ -264,13 +271,22 @@ async fn locks_list(
 /// `POST /api/admin/locks` `{scope, target?, reason, comment?}`: locks issuance (201).
 async fn locks_create(
     State(state): State<AdminState>,
-    _admin: AdminSignedIn,
+    admin: AdminSignedIn,
     body: Bytes,
 ) -> Result<Response, ApiError> {
     let body: LockBody = parse_body(&body)?;
     let scope = lock_scope(&body.scope, body.target)?;
     let now = clock::now().unix_timestamp();
-    let lock = kill_switch::lock(&state.store, scope, &body.reason, &body.comment, now).await?;
+    let actor = admin.actor();
+    let lock = kill_switch::lock(
+        &state.store,
+        &actor,
+        scope,
+        &body.reason,
+        &body.comment,
+        now,
+    )
+    .await?;
     Ok((StatusCode::CREATED, Json(lock_json(&lock))).into_response())
 }
 
@@ -278,13 +294,13 @@ async fn locks_create(
 /// there was none.
 async fn locks_delete(
     State(state): State<AdminState>,
-    _admin: AdminSignedIn,
+    admin: AdminSignedIn,
     body: Bytes,
 ) -> Result<Response, ApiError> {
     let body: LiftBody = parse_body(&body)?;
     let scope = lock_scope(&body.scope, body.target)?;
     let now = clock::now().unix_timestamp();
-    let lifted = kill_switch::unlock(&state.store, scope, now).await?;
+    let lifted = kill_switch::unlock(&state.store, &admin.actor(), scope, now).await?;
     Ok(Json(json!({ "lifted": lifted.as_ref().map(lock_json) })).into_response())
 }
 
@@ -328,11 +344,12 @@ fn lock_json(lock: &IssuanceLock) -> Value {
         "reason": lock.reason,
         "comment": lock.comment,
         "locked_at": lock.locked_at,
+        "locked_by": lock.locked_by,
     })
 }
 
 /// A lock's scope from the body's `scope` and `target`.
-fn lock_scope(scope: &str, target: Option<String>) -> Result<LockScope, ApiError> {
+pub(crate) fn lock_scope(scope: &str, target: Option<String>) -> Result<LockScope, ApiError> {
     let invalid = |field, message: &str| ApiError::InvalidField {
         field,
         message: message.to_owned(),

@@ -86,7 +86,13 @@ pub(crate) fn unknown_parameter(name: &str) -> ApiError {
     }
 }
 
-fn integer(field: &'static str, value: &str, min: i64, max: i64) -> Result<i64, ApiError> {
+/// An integer query parameter from `min` to `max`.
+pub(crate) fn integer(
+    field: &'static str,
+    value: &str,
+    min: i64,
+    max: i64,
+) -> Result<i64, ApiError> {
     value
         .parse::<i64>()
         .ok()

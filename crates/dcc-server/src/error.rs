@@ -5,6 +5,7 @@ use axum::Json;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use dcc_auth::password::PasswordError;
+use dcc_issuance::alerts::AlertError;
 use dcc_issuance::billing::StatementError;
 use dcc_issuance::issue::{IssueError, SignServiceError};
 use dcc_issuance::kill_switch::KillSwitchError;
@@ -58,6 +59,8 @@ pub enum ApiError {
     Registry(RegistryError),
     /// A lock could not be set or lifted (admin API).
     KillSwitch(KillSwitchError),
+    /// An alert could not be listed or acknowledged (admin API).
+    Alert(AlertError),
     /// A read of the database failed (admin API: the audit log).
     Store(StoreError),
     /// A query parameter is malformed or unknown (400 `invalid_query`, naming it).
@@ -102,6 +105,12 @@ impl From<RegistryError> for ApiError {
 impl From<KillSwitchError> for ApiError {
     fn from(error: KillSwitchError) -> Self {
         Self::KillSwitch(error)
+    }
+}
+
+impl From<AlertError> for ApiError {
+    fn from(error: AlertError) -> Self {
+        Self::Alert(error)
     }
 }
 
@@ -227,6 +236,10 @@ impl IntoResponse for ApiError {
                     let status = kill_switch_status(error);
                     (status, error.code(), admin_message(status, error), &[])
                 }
+                Self::Alert(error) => {
+                    let status = alert_status(error);
+                    (status, error.code(), admin_message(status, error), &[])
+                }
                 Self::Store(_) => (
                     StatusCode::SERVICE_UNAVAILABLE,
                     "store_unavailable",
@@ -314,6 +327,11 @@ impl IntoResponse for ApiError {
                     fields.insert("field".to_owned(), json!(field));
                 }
             }
+            Self::Alert(AlertError::CommentRequired | AlertError::InvalidComment) => {
+                if let Some(fields) = body.as_object_mut() {
+                    fields.insert("field".to_owned(), json!("comment"));
+                }
+            }
             Self::Auth(AuthError::AccountLocked { until }) => {
                 if let Some(fields) = body.as_object_mut() {
                     fields.insert("locked_until".to_owned(), json!(until));
@@ -369,6 +387,17 @@ fn registry_status(error: &RegistryError) -> StatusCode {
         }
         RegistryError::Store(_) => StatusCode::SERVICE_UNAVAILABLE,
         _ => StatusCode::INTERNAL_SERVER_ERROR,
+    }
+}
+
+fn alert_status(error: &AlertError) -> StatusCode {
+    match error {
+        AlertError::CommentRequired | AlertError::InvalidComment | AlertError::InvalidBy => {
+            StatusCode::UNPROCESSABLE_ENTITY
+        }
+        AlertError::NotFound(_) => StatusCode::NOT_FOUND,
+        AlertError::AlreadyAcknowledged(_) => StatusCode::CONFLICT,
+        _ => StatusCode::SERVICE_UNAVAILABLE,
     }
 }
 

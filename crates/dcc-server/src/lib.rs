@@ -7,9 +7,11 @@
 //! reaches over mutual TLS with its service identity ([`remote_signer`]). The association's
 //! administrators use a listener of their own in the portal's process ([`admin_api`]).
 
+pub mod admin_alerts;
 pub mod admin_api;
 pub mod admin_audit;
 pub mod admin_session;
+pub mod admin_ui;
 pub mod billing_api;
 pub mod billing_close;
 pub mod circuit_breaker;

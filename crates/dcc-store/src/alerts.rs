@@ -202,6 +202,59 @@ where
         .collect()
 }
 
+/// Which alerts a page holds, by acknowledgement.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AlertState {
+    /// Not yet acknowledged.
+    Open,
+    /// Acknowledged.
+    Acknowledged,
+    /// Both.
+    All,
+}
+
+impl AlertState {
+    /// The state's name (`open`, `acknowledged`, `all`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Open => "open",
+            Self::Acknowledged => "acknowledged",
+            Self::All => "all",
+        }
+    }
+}
+
+/// One page of alerts: those with an id above `after`, oldest first, at most `limit`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AlertPage<'a> {
+    /// Open, acknowledged or all.
+    pub state: AlertState,
+    /// Only this pharmacy's alerts.
+    pub telematik_id: Option<&'a str>,
+    /// Alerts with a larger id than this.
+    pub after: i64,
+    /// At most this many.
+    pub limit: i64,
+}
+
+/// A page of alerts in id order (the admin listing; paged like the audit log).
+pub async fn page<'e, E>(executor: E, page: &AlertPage<'_>) -> Result<Vec<Alert>, StoreError>
+where
+    E: Executor<'e, Database = Any>,
+{
+    sqlx::query(PAGE)
+        .bind(page.after)
+        .bind(page.state.as_str())
+        .bind(page.telematik_id.unwrap_or(""))
+        .bind(page.limit)
+        .fetch_all(executor)
+        .await
+        .map_err(query_error)?
+        .iter()
+        .map(from_row)
+        .collect()
+}
+
 /// Open alerts per rule code, sorted by rule (for `/metrics`).
 pub async fn open_by_rule<'e, E>(executor: E) -> Result<Vec<(String, u64)>, StoreError>
 where
@@ -284,6 +337,14 @@ const LIST_OPEN: &str = "SELECT id, rule, severity, telematik_id, operator_id, s
      acknowledged_at, acknowledged_by, comment FROM anomaly_alerts \
      WHERE acknowledged_at IS NULL ORDER BY id DESC LIMIT $1";
 
+// One statement for every filter: the state and pharmacy arrive as parameters ('' = any).
+const PAGE: &str = "SELECT id, rule, severity, telematik_id, operator_id, subject, window_start, \
+     window_end, evidence, action_taken, occurrences, created_at, updated_at, acknowledged_at, \
+     acknowledged_by, comment FROM anomaly_alerts WHERE id > $1 \
+     AND ($2 = 'all' OR ($2 = 'open' AND acknowledged_at IS NULL) \
+     OR ($2 = 'acknowledged' AND acknowledged_at IS NOT NULL)) \
+     AND ($3 = '' OR telematik_id = $3) ORDER BY id LIMIT $4";
+
 const OPEN_BY_RULE: &str = "SELECT rule, COUNT(*) AS open_count FROM anomaly_alerts \
      WHERE acknowledged_at IS NULL GROUP BY rule ORDER BY rule";
 
@@ -293,7 +354,7 @@ mod tests {
 
     #[test]
     fn every_select_reads_the_same_columns() {
-        for sql in [FIND, LIST, LIST_OPEN] {
+        for sql in [FIND, LIST, LIST_OPEN, PAGE] {
             assert!(sql.contains(COLUMNS), "{sql}");
         }
         assert!(ACKNOWLEDGE.ends_with(COLUMNS));

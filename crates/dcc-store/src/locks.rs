@@ -55,6 +55,9 @@ pub struct IssuanceLock {
     pub comment: String,
     /// When it was set, unix seconds.
     pub locked_at: i64,
+    /// Who set it: `cli`, `operator:<id>` or `anomaly_detection` (empty for locks older than
+    /// the column).
+    pub locked_by: String,
 }
 
 /// Sets a lock, or replaces the reason, comment and time of the lock already on that scope.
@@ -66,6 +69,7 @@ pub async fn lock(tx: &mut Transaction<'_, Any>, lock: &IssuanceLock) -> Result<
         .bind(lock.reason.as_str())
         .bind(lock.comment.as_str())
         .bind(lock.locked_at)
+        .bind(lock.locked_by.as_str())
         .execute(&mut **tx)
         .await
         .map_err(query_error)?;
@@ -85,6 +89,7 @@ pub async fn lock_if_absent(
         .bind(lock.reason.as_str())
         .bind(lock.comment.as_str())
         .bind(lock.locked_at)
+        .bind(lock.locked_by.as_str())
         .execute(&mut **tx)
         .await
         .map_err(query_error)?;
@@ -173,31 +178,32 @@ fn from_row(row: &AnyRow) -> Result<IssuanceLock, StoreError> {
         reason: row.try_get("reason").map_err(query_error)?,
         comment: row.try_get("comment").map_err(query_error)?,
         locked_at: row.try_get("locked_at").map_err(query_error)?,
+        locked_by: row.try_get("locked_by").map_err(query_error)?,
     })
 }
 
 /// Telematik-IDs per `IN (…)` list.
 const IN_CHUNK: usize = 512;
 
-const UPSERT: &str = "INSERT INTO issuance_locks (scope, target, reason, comment, locked_at) \
-     VALUES ($1, $2, $3, $4, $5) ON CONFLICT (scope, target) \
+const UPSERT: &str = "INSERT INTO issuance_locks (scope, target, reason, comment, locked_at, \
+     locked_by) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (scope, target) \
      DO UPDATE SET reason = excluded.reason, comment = excluded.comment, \
-     locked_at = excluded.locked_at";
+     locked_at = excluded.locked_at, locked_by = excluded.locked_by";
 
 const INSERT_IF_ABSENT: &str = "INSERT INTO issuance_locks (scope, target, reason, comment, \
-     locked_at) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (scope, target) DO NOTHING";
+     locked_at, locked_by) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (scope, target) DO NOTHING";
 
 const DELETE: &str = "DELETE FROM issuance_locks WHERE scope = $1 AND target = $2 \
-     RETURNING scope, target, reason, comment, locked_at";
+     RETURNING scope, target, reason, comment, locked_at, locked_by";
 
-const LIST: &str = "SELECT scope, target, reason, comment, locked_at FROM issuance_locks \
+const LIST: &str = "SELECT scope, target, reason, comment, locked_at, locked_by FROM issuance_locks \
      ORDER BY CASE scope WHEN 'all' THEN 0 ELSE 1 END, scope, target";
 
-const ALL_LOCK: &str = "SELECT scope, target, reason, comment, locked_at FROM issuance_locks \
+const ALL_LOCK: &str = "SELECT scope, target, reason, comment, locked_at, locked_by FROM issuance_locks \
      WHERE scope = 'all'";
 
-const PHARMACY_LOCKS_PREFIX: &str = "SELECT scope, target, reason, comment, locked_at \
-     FROM issuance_locks WHERE scope = 'pharmacy' AND target IN ";
+const PHARMACY_LOCKS_PREFIX: &str = "SELECT scope, target, reason, comment, locked_at, \
+     locked_by FROM issuance_locks WHERE scope = 'pharmacy' AND target IN ";
 
-const OPERATOR_LOCKS: &str = "SELECT scope, target, reason, comment, locked_at \
-     FROM issuance_locks WHERE scope = 'operator'";
+const OPERATOR_LOCKS: &str = "SELECT scope, target, reason, comment, locked_at, \
+     locked_by FROM issuance_locks WHERE scope = 'operator'";

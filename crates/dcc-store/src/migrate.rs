@@ -111,6 +111,7 @@ migrations! {
     5, "revocation_hashes", "0005_revocation_hashes.sql";
     6, "operators", "0006_operators.sql";
     7, "anomaly_alerts", "0007_anomaly_alerts.sql";
+    8, "lock_actor", "0008_lock_actor.sql";
 }
 
 // `applied_at` is filled by the database clock: it is bookkeeping for operators, never an input

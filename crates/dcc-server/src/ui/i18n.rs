@@ -68,30 +68,37 @@ impl fmt::Display for Lang {
     }
 }
 
+/// Declares a message enum `$name` with its German and English texts side by side (the staff
+/// pages' [`Msg`] here, the admin pages' in `crate::admin_ui::i18n`).
 macro_rules! messages {
-    ($($key:ident => $de:literal, $en:literal;)*) => {
-        /// A text of the staff pages; see the table in this module for both languages.
+    ($(#[$doc:meta])* $name:ident; $($key:ident => $de:literal, $en:literal;)*) => {
+        $(#[$doc])*
         #[derive(Debug, Clone, Copy, PartialEq, Eq)]
         #[expect(missing_docs, reason = "each variant is documented by its two texts below")]
-        pub enum Msg {
+        pub enum $name {
             $($key,)*
         }
 
-        impl Msg {
+        impl $name {
             /// Every message, in table order.
-            pub const ALL: &'static [Msg] = &[$(Msg::$key,)*];
+            pub const ALL: &'static [$name] = &[$($name::$key,)*];
 
             /// The text in `lang`.
-            pub fn text(self, lang: Lang) -> &'static str {
+            pub fn text(self, lang: $crate::ui::i18n::Lang) -> &'static str {
+                use $crate::ui::i18n::Lang;
                 match (self, lang) {
-                    $((Msg::$key, Lang::De) => $de, (Msg::$key, Lang::En) => $en,)*
+                    $(($name::$key, Lang::De) => $de, ($name::$key, Lang::En) => $en,)*
                 }
             }
         }
     };
 }
 
+pub(crate) use messages;
+
 messages! {
+    /// A text of the staff pages; see the table in this module for both languages.
+    Msg;
     // Layout
     AppTitle => "Zertifikatsausgabe", "Certificate counter";
     SwitchLanguage => "English", "Deutsch";

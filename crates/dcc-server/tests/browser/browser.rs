@@ -1,4 +1,5 @@
-//! A headless Chromium with a pharmacy's client certificate, driven through chromedriver.
+//! A headless Chromium with a client certificate — a pharmacy's institution certificate or
+//! the association administrator's service certificate — driven through chromedriver.
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -22,9 +23,25 @@ pub struct Browser {
     driver: Child,
 }
 
+/// The client certificate a browser holds.
+#[derive(Debug, Clone, Copy)]
+pub enum Holder<'a> {
+    /// The institution (SMC-B) certificate of this Telematik-ID, with the TI CA.
+    Pharmacy(&'a str),
+    /// The dev PKI's administrator certificate (`service/admin-client`, CN dcc-admin).
+    Administrator,
+}
+
 impl Browser {
     /// A browser presenting the institution certificate of `telematik_id` to `portal`.
     pub async fn launch(portal: &TestPortal, telematik_id: &str) -> Self {
+        let port = portal.portal.as_ref().unwrap().local_addr.port();
+        Self::launch_at(portal, Holder::Pharmacy(telematik_id), port).await
+    }
+
+    /// A browser holding `holder`'s certificate, selecting it for `https://localhost:port`
+    /// (the portal or the admin listener of `portal`'s dev PKI).
+    pub async fn launch_at(portal: &TestPortal, holder: Holder<'_>, port: u16) -> Self {
         for (path, package) in [(CHROMIUM, "chromium"), (CHROMEDRIVER, "chromium-driver")] {
             assert!(
                 Path::new(path).exists(),
@@ -34,8 +51,7 @@ impl Browser {
         }
         let home = tempfile::tempdir().unwrap();
         let pki = portal.dir.path().join("pki");
-        let port = portal.portal.as_ref().unwrap().local_addr.port();
-        install_client_certificate(home.path(), &pki, telematik_id);
+        install_client_certificate(home.path(), &pki, holder);
         let profile = home.path().join("profile");
         write_preferences(&profile, port);
         let downloads = home.path().join("downloads");
@@ -234,8 +250,8 @@ pub fn screenshot_dir() -> PathBuf {
 }
 
 /// An NSS database in `home/.pki/nssdb` (where Chromium on Linux looks) trusting the portal's
-/// service CA and holding the institution's certificate and key.
-fn install_client_certificate(home: &Path, pki: &Path, telematik_id: &str) {
+/// service CA and holding the holder's certificate and key.
+fn install_client_certificate(home: &Path, pki: &Path, holder: Holder<'_>) {
     let nssdb = home.join(".pki/nssdb");
     std::fs::create_dir_all(&nssdb).unwrap();
     let db = format!("sql:{}", nssdb.display());
@@ -260,11 +276,22 @@ fn install_client_certificate(home: &Path, pki: &Path, telematik_id: &str) {
             service_ca.to_str().unwrap(),
         ],
     );
-    let stem = TelematikId::parse(telematik_id).unwrap().file_stem();
-    let certificate = pki.join(format!("institutions/{stem}.pem"));
-    let key = pki.join(format!("institutions/{stem}.key"));
-    let chain = pki.join("ti/smcb-ca.pem");
-    let p12 = home.join("pharmacy.p12");
+    let (certificate, key, chain) = match holder {
+        Holder::Pharmacy(telematik_id) => {
+            let stem = TelematikId::parse(telematik_id).unwrap().file_stem();
+            (
+                pki.join(format!("institutions/{stem}.pem")),
+                pki.join(format!("institutions/{stem}.key")),
+                pki.join("ti/smcb-ca.pem"),
+            )
+        }
+        Holder::Administrator => (
+            pki.join("service/admin-client.pem"),
+            pki.join("service/admin-client.key"),
+            service_ca.clone(),
+        ),
+    };
+    let p12 = home.join("client.p12");
     run(
         "openssl",
         "openssl",
@@ -278,7 +305,7 @@ fn install_client_certificate(home: &Path, pki: &Path, telematik_id: &str) {
             "-certfile",
             chain.to_str().unwrap(),
             "-name",
-            "pharmacy",
+            "client",
             "-out",
             p12.to_str().unwrap(),
             "-passout",

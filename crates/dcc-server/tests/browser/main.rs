@@ -22,6 +22,7 @@
 
 #[path = "../e2e/accounts.rs"]
 mod accounts;
+mod admin;
 mod browser;
 mod counter;
 mod refusals;

@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 
 use super::support::{Backend, PHARMACY, TestPortal, now};
 
-const PASSWORD: &str = "correct horse battery staple";
+pub(super) const PASSWORD: &str = "correct horse battery staple";
 
 on_both_backends!(
     an_administrator_suspends_a_pharmacy_and_reads_the_audit_log,
@@ -24,15 +24,15 @@ on_both_backends!(
     an_admin_session_is_bound_to_its_certificate,
 );
 
-struct Admin {
-    portal: TestPortal,
-    listener: RunningServer,
+pub(super) struct Admin {
+    pub(super) portal: TestPortal,
+    pub(super) listener: RunningServer,
 }
 
 impl Admin {
     /// A portal with its admin listener; the listener also trusts `extra_ca` (PEM), the
     /// service CA of a second dev PKI, so that tests have a second administrator certificate.
-    async fn start(backend: Backend, extra_ca: Option<String>) -> Self {
+    pub(super) async fn start(backend: Backend, extra_ca: Option<String>) -> Self {
         let portal = TestPortal::start(backend).await;
         let mut config = portal.config.clone();
         if let Some(extra_ca) = extra_ca {
@@ -52,7 +52,7 @@ impl Admin {
         Self { portal, listener }
     }
 
-    fn url(&self, path: &str) -> String {
+    pub(super) fn url(&self, path: &str) -> String {
         format!(
             "https://localhost:{}{path}",
             self.listener.local_addr.port()
@@ -60,23 +60,23 @@ impl Admin {
     }
 
     /// A client presenting `issued` (a service certificate and key).
-    fn client(&self, issued: &IssuedCertificate) -> reqwest::Client {
+    pub(super) fn client(&self, issued: &IssuedCertificate) -> reqwest::Client {
         let identity = format!("{}{}", issued.certificate_pem(), issued.private_key_pem());
         self.portal.client(Some(identity))
     }
 
     /// A client presenting the dev PKI's administrator certificate.
-    fn admin_client(&self) -> reqwest::Client {
+    pub(super) fn admin_client(&self) -> reqwest::Client {
         self.client(self.portal.pki.admin_client())
     }
 
-    async fn stop(self) {
+    pub(super) async fn stop(self) {
         self.listener.stop().await;
         self.portal.stop().await;
     }
 }
 
-async fn call(
+pub(super) async fn call(
     client: &reqwest::Client,
     method: reqwest::Method,
     url: &str,
@@ -95,17 +95,27 @@ async fn call(
     (status, response.json().await.unwrap())
 }
 
-async fn get(client: &reqwest::Client, url: &str, token: &str) -> (u16, Value) {
+pub(super) async fn get(client: &reqwest::Client, url: &str, token: &str) -> (u16, Value) {
     call(client, reqwest::Method::GET, url, Some(token), None).await
 }
 
-async fn post(client: &reqwest::Client, url: &str, token: &str, body: &Value) -> (u16, Value) {
+pub(super) async fn post(
+    client: &reqwest::Client,
+    url: &str,
+    token: &str,
+    body: &Value,
+) -> (u16, Value) {
     call(client, reqwest::Method::POST, url, Some(token), Some(body)).await
 }
 
 /// Creates an account with an enrolled second factor, as `dcc init` or `dcc operator add`
 /// would, and returns its secret.
-async fn account(portal: &TestPortal, scope: &str, username: &str, role: Role) -> TotpSecret {
+pub(super) async fn account(
+    portal: &TestPortal,
+    scope: &str,
+    username: &str,
+    role: Role,
+) -> TotpSecret {
     let secret = TotpSecret::from_bytes([username.len() as u8 + 40; 20]);
     operators::create(
         &portal.store,
@@ -125,7 +135,7 @@ async fn account(portal: &TestPortal, scope: &str, username: &str, role: Role) -
     secret
 }
 
-async fn login(
+pub(super) async fn login(
     admin: &Admin,
     client: &reqwest::Client,
     username: &str,
@@ -144,7 +154,11 @@ async fn login(
 }
 
 /// Signs in an administrator named `username` on `client` and returns the bearer token.
-async fn signed_in_admin(admin: &Admin, client: &reqwest::Client, username: &str) -> String {
+pub(super) async fn signed_in_admin(
+    admin: &Admin,
+    client: &reqwest::Client,
+    username: &str,
+) -> String {
     let secret = account(
         &admin.portal,
         ASSOCIATION_SCOPE,
@@ -158,7 +172,16 @@ async fn signed_in_admin(admin: &Admin, client: &reqwest::Client, username: &str
     answer["token"].as_str().unwrap().to_owned()
 }
 
-fn issue_body() -> Value {
+/// The operator id of the administrator `username`.
+pub(super) async fn admin_id(admin: &Admin, username: &str) -> i64 {
+    dcc_store::operators::find_by_username(admin.portal.store.pool(), ASSOCIATION_SCOPE, username)
+        .await
+        .unwrap()
+        .unwrap()
+        .id
+}
+
+pub(super) fn issue_body() -> Value {
     json!({"nam": {"fn": "Muster"}, "dob": "1964",
            "v": [{"tg": "840539006", "vp": "1119349007", "mp": "EU/1/20/1528",
                   "ma": "ORG-100030215", "dn": 1, "sd": 2, "dt": "2021-05-29"}]})
@@ -224,7 +247,12 @@ pub(super) async fn an_administrator_suspends_a_pharmacy_and_reads_the_audit_log
         .find(|entry| entry["kind"] == "pharmacy_status_changed")
         .unwrap();
     assert_eq!(suspension["telematik_id"], PHARMACY);
-    assert_eq!(suspension["detail"], json!({"status": "suspended"}));
+    // The administrator is the actor of the suspension.
+    let ada = admin_id(&admin, "ada").await;
+    assert_eq!(
+        suspension["detail"],
+        json!({"status": "suspended", "by": ada})
+    );
     assert_eq!(page["next_after"], entries.last().unwrap()["seq"]);
     let (_, second) = get(
         &client,
@@ -365,6 +393,10 @@ pub(super) async fn an_administrator_manages_accounts_and_locks(backend: Backend
     let (_, locks) = get(&client, &locks_url, &token).await;
     assert_eq!(locks["locks"][0]["reason"], "maintenance");
     assert_eq!(locks["locks"][0]["target"], Value::Null);
+    assert_eq!(
+        locks["locks"][0]["locked_by"],
+        format!("operator:{}", admin_id(&admin, "ada").await)
+    );
     let lift = admin.url("/api/admin/locks/lift");
     let (status, lifted) = post(&client, &lift, &token, &json!({"scope": "all"})).await;
     assert_eq!(status, 200, "{lifted}");
@@ -375,11 +407,7 @@ pub(super) async fn an_administrator_manages_accounts_and_locks(backend: Backend
     // Each change is in the audit log, the account changes with the administrator's id.
     let kinds = admin.portal.audit_kinds().await;
     let new: Vec<&String> = kinds.iter().skip(audit_length).collect();
-    let admin_id = dcc_store::operators::find_by_username(admin.portal.store.pool(), "*", "ada")
-        .await
-        .unwrap()
-        .unwrap()
-        .id;
+    let admin_id = admin_id(&admin, "ada").await;
     for expected in ["operator_created", "operator_disabled", "operator_reset"] {
         assert!(
             new.iter()
@@ -390,8 +418,11 @@ pub(super) async fn an_administrator_manages_accounts_and_locks(backend: Backend
     }
     for expected in ["issuance_locked", "issuance_unlocked"] {
         assert!(
-            new.iter().any(|kind| kind.starts_with(expected)),
-            "{expected} in {new:?}"
+            new.iter().any(|kind| **kind
+                == format!(
+                    r#"{expected} {{"scope":"all","reason":"maintenance","by":{admin_id}}}"#
+                )),
+            "{expected} by {admin_id} in {new:?}"
         );
     }
     admin.stop().await;

@@ -4,6 +4,8 @@
 
 use dcc_calendar::berlin;
 use dcc_calendar::holidays::holiday_on;
+use dcc_issuance::alerts::Acknowledger;
+use dcc_issuance::operators::Actor;
 use dcc_issuance::{alerts, kill_switch};
 use dcc_server::clock::Clock;
 use dcc_store::locks::{self, LockScope};
@@ -11,6 +13,9 @@ use serde_json::{Value, json};
 use time::OffsetDateTime;
 
 use super::support::{Backend, PHARMACY, TestPortal, now};
+
+/// The command line acknowledging as "verband".
+const VERBAND: Acknowledger<'static> = Acknowledger::CommandLine { name: "verband" };
 
 /// A vaccination for a different person each time (the holder key follows the standardised
 /// name, which keeps letters only).
@@ -135,21 +140,26 @@ pub(super) async fn a_night_burst_is_alerted_locked_and_acknowledged(backend: Ba
 
     // The association: acknowledging needs a comment; then it unlocks, and the next morning
     // the pharmacy issues as usual without a new alert.
-    let refused = alerts::acknowledge(&portal.store, repeated.id, "verband", None, 0).await;
+    let refused = alerts::acknowledge(&portal.store, repeated.id, VERBAND, None, 0).await;
     assert_eq!(refused.unwrap_err().code(), "comment_required");
     let at = night.unix_timestamp() + 3600;
     alerts::acknowledge(
         &portal.store,
         repeated.id,
-        "verband",
+        VERBAND,
         Some("PTA-Zugang gesperrt, Inhaberin informiert"),
         at,
     )
     .await
     .unwrap();
-    kill_switch::unlock(&portal.store, LockScope::Pharmacy(PHARMACY.into()), at)
-        .await
-        .unwrap();
+    kill_switch::unlock(
+        &portal.store,
+        &Actor::CommandLine,
+        LockScope::Pharmacy(PHARMACY.into()),
+        at,
+    )
+    .await
+    .unwrap();
     clock.set(night + time::Duration::hours(11));
     let (status, answer) = issue(&client, &url, 6).await;
     assert_eq!(status, 200, "{answer}");

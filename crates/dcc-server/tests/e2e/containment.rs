@@ -3,6 +3,7 @@
 
 use dcc_issuance::kill_switch;
 use dcc_issuance::limits::RateLimits;
+use dcc_issuance::operators::Actor;
 use dcc_store::Store;
 use dcc_store::locks::LockScope;
 use serde_json::{Value, json};
@@ -42,6 +43,7 @@ pub(super) async fn lock_holds_on_every_instance(backend: Backend) {
     let admin = Store::connect(&portal.config.database_url).await.unwrap();
     kill_switch::lock(
         &admin,
+        &Actor::CommandLine,
         LockScope::Pharmacy(PHARMACY.to_owned()),
         "fraud_suspected",
         "night issuing",
@@ -63,6 +65,7 @@ pub(super) async fn lock_holds_on_every_instance(backend: Backend) {
 
     kill_switch::unlock(
         &admin,
+        &Actor::CommandLine,
         LockScope::Pharmacy(PHARMACY.to_owned()),
         now().unix_timestamp(),
     )

@@ -3,6 +3,7 @@
 //! issuance request, nothing signed, recorded or audited).
 
 use dcc_issuance::kill_switch;
+use dcc_issuance::operators::Actor;
 use dcc_store::locks::LockScope;
 use dcc_store::pharmacies::{self, PharmacyStatus};
 use serde_json::{Value, json};
@@ -101,6 +102,7 @@ pub(super) async fn a_dry_run_checks_everything_and_records_nothing(backend: Bac
 
     kill_switch::lock(
         &portal.store,
+        &Actor::CommandLine,
         LockScope::Pharmacy(PHARMACY.to_owned()),
         "fraud_suspected",
         "checked by the test",

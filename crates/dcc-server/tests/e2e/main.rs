@@ -27,6 +27,7 @@ macro_rules! on_both_backends {
 
 mod accounts;
 mod admin;
+mod admin_alerts;
 mod anomaly;
 mod billing;
 mod containment;

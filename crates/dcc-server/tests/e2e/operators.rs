@@ -342,6 +342,7 @@ pub(super) async fn an_operator_lock_stops_only_that_operator(backend: Backend) 
     let token = answer["token"].as_str().unwrap().to_owned();
     kill_switch::lock(
         &portal.store,
+        &Actor::CommandLine,
         LockScope::Operator(id.to_string()),
         "fraud_suspected",
         "",
@@ -362,6 +363,7 @@ pub(super) async fn an_operator_lock_stops_only_that_operator(backend: Backend) 
     // An unknown operator id cannot be locked.
     let unknown = kill_switch::lock(
         &portal.store,
+        &Actor::CommandLine,
         LockScope::Operator("999999".into()),
         "fraud_suspected",
         "",

@@ -1,6 +1,6 @@
 use dcc_store::Store;
 use dcc_store::activity::{self, SpanCount, WindowCounts};
-use dcc_store::alerts::{self, AlertWrite, NewAlert};
+use dcc_store::alerts::{self, AlertPage, AlertState, AlertWrite, NewAlert};
 use dcc_store::ledger::{self, CertificateType, LedgerEntry};
 use dcc_store::throttles::{self, Throttle};
 use serde_json::json;
@@ -127,6 +127,70 @@ pub async fn acknowledged_alerts_are_final_and_alerts_are_kept(db: TestDb) {
 
 /// Two connection pools (two instances) raise the same pattern at once: one alert, every
 /// occurrence counted, exactly one `Raised`.
+pub async fn alerts_are_paged_by_state_and_pharmacy(db: TestDb) {
+    add_pharmacy(&db.store, PHARMACY_A, "APO1").await;
+    add_pharmacy(&db.store, PHARMACY_B, "APO2").await;
+    let evidence = json!({"certificates": 3});
+    let mut ids = Vec::new();
+    for (index, telematik_id) in [PHARMACY_A, PHARMACY_B, PHARMACY_A].into_iter().enumerate() {
+        let key = format!("burst|{telematik_id}||{index}");
+        let mut new = alert(&key, &evidence, T0 + index as i64);
+        new.telematik_id = telematik_id;
+        let AlertWrite::Raised(id) = write(&db.store, &new).await else {
+            panic!("raised");
+        };
+        ids.push(id);
+    }
+    let mut tx = db.store.begin().await.unwrap();
+    alerts::acknowledge(&mut tx, ids[0], "operator:9", "geprüft", T0 + 10)
+        .await
+        .unwrap()
+        .unwrap();
+    tx.commit().await.unwrap();
+
+    let listed = |state, telematik_id, after, limit| {
+        let store = db.store.clone();
+        async move {
+            let page = AlertPage {
+                state,
+                telematik_id,
+                after,
+                limit,
+            };
+            alerts::page(store.pool(), &page)
+                .await
+                .unwrap()
+                .iter()
+                .map(|alert| alert.id)
+                .collect::<Vec<i64>>()
+        }
+    };
+    assert_eq!(listed(AlertState::All, None, 0, 10).await, ids);
+    assert_eq!(
+        listed(AlertState::Open, None, 0, 10).await,
+        [ids[1], ids[2]]
+    );
+    assert_eq!(
+        listed(AlertState::Acknowledged, None, 0, 10).await,
+        [ids[0]]
+    );
+    assert_eq!(
+        listed(AlertState::All, Some(PHARMACY_A), 0, 10).await,
+        [ids[0], ids[2]]
+    );
+    assert_eq!(
+        listed(AlertState::Open, Some(PHARMACY_A), 0, 10).await,
+        [ids[2]]
+    );
+    assert_eq!(listed(AlertState::All, None, 0, 2).await, [ids[0], ids[1]]);
+    assert_eq!(listed(AlertState::All, None, ids[1], 2).await, [ids[2]]);
+    assert!(
+        listed(AlertState::All, Some("3-none"), 0, 10)
+            .await
+            .is_empty()
+    );
+}
+
 pub async fn concurrent_instances_raise_one_alert(db: TestDb) {
     add_pharmacy(&db.store, PHARMACY_A, "APO1").await;
     let other = Store::connect(&db.url).await.unwrap();

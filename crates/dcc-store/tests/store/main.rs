@@ -79,6 +79,7 @@ backend_suite! {
     anomaly::alerts_are_raised_refreshed_acknowledged_and_raised_again,
     anomaly::acknowledged_alerts_are_final_and_alerts_are_kept,
     anomaly::concurrent_instances_raise_one_alert,
+    anomaly::alerts_are_paged_by_state_and_pharmacy,
     anomaly::throttles_hold_until_their_time,
     anomaly::activity_counts_windows_spans_and_same_hours,
     anomaly::activity_groups_a_holders_certificates,

@@ -17,7 +17,7 @@ pub async fn migrations_apply_twice(db: TestDb) {
         .iter()
         .map(|row| row.try_get::<i64, _>("version").unwrap())
         .collect();
-    assert_eq!(versions, [1, 2, 3, 4, 5, 6, 7]);
+    assert_eq!(versions, [1, 2, 3, 4, 5, 6, 7, 8]);
     for row in &applied {
         assert_eq!(row.try_get::<String, _>("checksum").unwrap().len(), 64);
     }
