@@ -72,9 +72,15 @@ pub async fn connection_settings_are_applied(db: TestDb) {
                 .fetch_one(pool)
                 .await
                 .unwrap();
+            let cache: i64 = sqlx::query_scalar("PRAGMA cache_size")
+                .fetch_one(pool)
+                .await
+                .unwrap();
             assert_eq!(journal, "wal");
             assert_eq!(busy, 10_000);
             assert_eq!(foreign_keys, 1);
+            // Negative: KiB, so the pool's page caches stay within 10 × 512 KiB.
+            assert_eq!(cache, -512);
         }
         _ => {
             let database: String = sqlx::query_scalar("SELECT current_database()::TEXT")
