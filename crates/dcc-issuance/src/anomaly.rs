@@ -211,21 +211,39 @@ impl AnomalyDetection {
     async fn read_facts(&self, store: &Store, plan: &Plan) -> Result<Facts, StoreError> {
         let pool = store.pool();
         let mut facts = Facts::default();
-        let pharmacies: Vec<&str> = plan.pharmacies.iter().map(String::as_str).collect();
-        let counts = activity::window_counts(
-            pool,
-            &pharmacies,
-            plan.hour_since,
-            plan.burst_since,
-            plan.at,
-        )
-        .await?;
+        // The recent counts feed `burst` and `volume_spike` only; a pharmacy whose alerts of
+        // both were written by this process within `refresh_seconds` is not counted again
+        // (its findings would not be written anyway). Under a sustained flood this saves a
+        // count over every certificate of the pharmacy's last hour per batch.
+        let pharmacies: Vec<&str> = plan
+            .pharmacies
+            .iter()
+            .map(String::as_str)
+            .filter(|telematik_id| {
+                let written =
+                    |rule| self.recently_written_key(&pharmacy_key(rule, telematik_id), plan.at);
+                !(written(Rule::Burst) && written(Rule::VolumeSpike))
+            })
+            .collect();
+        let counts = match pharmacies.is_empty() {
+            true => HashMap::new(),
+            false => {
+                activity::window_counts(
+                    pool,
+                    &pharmacies,
+                    plan.hour_since,
+                    plan.burst_since,
+                    plan.at,
+                )
+                .await?
+            }
+        };
         // Pharmacies that just issued outside their hours, grouped by identical closed spans
         // (every pharmacy with the default hours shares one query); not while this process
         // refreshed the pharmacy's `off_hours_repeated` alert within `refresh_seconds`.
         let mut closed_groups: Vec<(&[Span], Vec<&str>)> = Vec::new();
         for query in &plan.closed {
-            let key = format!("{}|{}||", Rule::OffHoursRepeated.code(), query.telematik_id);
+            let key = pharmacy_key(Rule::OffHoursRepeated, &query.telematik_id);
             if self.recently_written_key(&key, plan.at) {
                 continue;
             }
@@ -260,7 +278,7 @@ impl AnomalyDetection {
                 closed: closed.remove(telematik_id),
                 baseline: None,
             };
-            let spike_key = format!("{}|{telematik_id}||", Rule::VolumeSpike.code());
+            let spike_key = pharmacy_key(Rule::VolumeSpike, telematik_id);
             if self.detector.wants_baseline(&pharmacy)
                 && !self.recently_written_key(&spike_key, plan.at)
             {
@@ -439,6 +457,12 @@ impl AnomalyDetection {
             counter.fetch_add(1, Ordering::Relaxed);
         }
     }
+}
+
+/// The open-alert key of a pharmacy's own pattern (no operator, no subject), as
+/// [`dcc_anomaly::finding::FindingKey::to_text`] writes it.
+fn pharmacy_key(rule: Rule, telematik_id: &str) -> String {
+    format!("{}|{telematik_id}||", rule.code())
 }
 
 /// A recorded certificate as the rules see it; the operator is the account that issued it, when

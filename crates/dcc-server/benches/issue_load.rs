@@ -63,6 +63,9 @@ use dcc_store::ledger::{self, LedgerEntry};
 use dcc_store::pharmacies::{self, NewPharmacy};
 use time::OffsetDateTime;
 
+#[path = "common/memory.rs"]
+mod memory;
+
 const ISSUE_PATH: &str = "/api/certify/v2/issue";
 const COUNTRY: &str = "DE";
 const ISSUER_NAME: &str = "Robert Koch-Institut";
@@ -474,6 +477,12 @@ async fn run_on(
         ms(percentile(&latencies, 0.50)),
         ms(percentile(&latencies, 0.99)),
         ms(latencies.last().copied().unwrap_or_default())
+    );
+    println!(
+        "  memory: RSS now {} MiB ({}), peak since the program started {} MiB",
+        memory::rss_kib() / 1024,
+        memory::rss_parts(),
+        memory::peak_rss_kib() / 1024
     );
     let per_certificate = |busy_cores: f64| {
         if measured == 0 {

@@ -43,6 +43,10 @@ use dcc_store::Store;
 use dcc_store::pharmacies::{self, NewPharmacy};
 use time::OffsetDateTime;
 
+#[path = "common/memory.rs"]
+mod memory;
+use memory::{rss_kib, rss_parts};
+
 const BODY: &str = r#"{"nam":{"fn":"Müller","gn":"Jürgen"},"dob":"1964-08-12","v":[{"tg":"840539006","vp":"1119349007","mp":"EU/1/20/1528","ma":"ORG-100030215","dn":2,"sd":2,"dt":"2021-05-29"}]}"#;
 /// RSS growth beyond which the soak fails.
 const MAX_GROWTH: f64 = 0.10;
@@ -104,35 +108,6 @@ fn instant_now() -> Instant {
 )]
 fn wall_now() -> OffsetDateTime {
     OffsetDateTime::now_utc()
-}
-
-/// This process's resident set size, KiB (Linux `/proc`; 0 elsewhere).
-fn rss_kib() -> u64 {
-    status_kib("VmRSS:")
-}
-
-/// One `/proc/self/status` memory line, KiB.
-fn status_kib(field: &str) -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|status| {
-            status
-                .lines()
-                .find_map(|line| line.strip_prefix(field))
-                .and_then(|rest| rest.split_whitespace().next()?.parse().ok())
-        })
-        .unwrap_or(0)
-}
-
-/// RSS split into heap and other anonymous memory, mapped files, and shared memory (SQLite's
-/// WAL index is a shared mapping).
-fn rss_parts() -> String {
-    format!(
-        "anon {} MiB, file {} MiB, shmem {} MiB",
-        status_kib("RssAnon:") / 1024,
-        status_kib("RssFile:") / 1024,
-        status_kib("RssShmem:") / 1024
-    )
 }
 
 fn main() -> ExitCode {
@@ -283,10 +258,12 @@ async fn soak(settings: &Settings, config: &Config, dir: &std::path::Path) -> bo
         ms(latencies.last().copied().unwrap_or_default())
     );
     println!(
-        "  RSS: start {} MiB, end {} MiB, highest sample {} MiB; growth {:+.1} % (limit {:.0} %)",
+        "  RSS: start {} MiB, end {} MiB, highest sample {} MiB, peak of the process {} MiB; \
+         growth {:+.1} % (limit {:.0} %)",
         rss_start / 1024,
         rss_end / 1024,
         soaked.rss_max / 1024,
+        memory::peak_rss_kib() / 1024,
         growth * 100.0,
         MAX_GROWTH * 100.0
     );
