@@ -42,12 +42,10 @@ use std::time::{Duration, Instant};
 
 use aws_lc_rs::rand::SystemRandom;
 use aws_lc_rs::signature::{ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair};
-use dcc_anomaly::action::Action;
 use dcc_core::model::Dcc;
 use dcc_issuance::active_pharmacies::ActivePharmacies;
 use dcc_issuance::anomaly::AnomalyDetection;
 use dcc_issuance::issue::{Issuance, RESPONSE_RETENTION_SECONDS};
-use dcc_issuance::limits::RateLimits;
 use dcc_issuance::payload::{IssuerContext, build_payload, opaque_from_random};
 use dcc_issuance::recorder::{IssuedRecord, RecordError, RecordOutcome, RecordPolicy, Recorder};
 use dcc_issuance::request::IssueRequest;
@@ -63,8 +61,12 @@ use dcc_store::ledger::{self, LedgerEntry};
 use dcc_store::pharmacies::{self, NewPharmacy};
 use time::OffsetDateTime;
 
+#[path = "common/load_config.rs"]
+mod load_config;
 #[path = "common/memory.rs"]
 mod memory;
+#[path = "common/operator.rs"]
+mod operator;
 
 const ISSUE_PATH: &str = "/api/certify/v2/issue";
 const COUNTRY: &str = "DE";
@@ -211,25 +213,7 @@ async fn run_backend(
     cores: usize,
 ) -> Result<bool, Unreachable> {
     let dir = tempfile::tempdir().unwrap();
-    let mut config = Config::development(dir.path());
-    // Load from 32 clients is far beyond any pharmacy's ceilings; the limits are not measured.
-    config.limits = RateLimits::unlimited();
-    // Anomaly detection runs as in service (every batch evaluated, alerts stored), but every
-    // action only warns: 32 clients on 32 pharmacies are a burst by any measure, and at night
-    // off-hours issuing, so locks and throttles would measure refusals instead of issuing.
-    let anomaly = &mut config.anomaly;
-    for action in [
-        &mut anomaly.off_hours.action,
-        &mut anomaly.off_hours_repeated.action,
-        &mut anomaly.volume_spike.action,
-        &mut anomaly.burst.action,
-        &mut anomaly.holder_repeated.action,
-        &mut anomaly.holder_pharmacies.action,
-        &mut anomaly.implausible_content.action,
-        &mut anomaly.dose_sequence.action,
-    ] {
-        *action = Action::Warn;
-    }
+    let mut config = load_config::load_config(dir.path());
     if settings.holder_keys {
         std::fs::write(dir.path().join("holder.key"), [0x5a; 32]).unwrap();
         config.billing.holder_key_secret = Some("holder.key".into());
@@ -399,7 +383,9 @@ async fn run_on(
             .identity(reqwest::Identity::from_pem(identity.as_bytes()).unwrap())
             .build()
             .unwrap();
-        let token = sign_in_operator(&store, &client, &base, id, i).await;
+        let token =
+            operator::sign_in_operator(&store, &client, &base, id, i, wall_now().unix_timestamp())
+                .await;
         tokens.insert(id.clone(), token);
     }
     let clients: Vec<reqwest::Client> = (0..settings.clients)
@@ -610,50 +596,6 @@ struct LimitFigures {
     fsync: f64,
     in_process: f64,
     clients: usize,
-}
-
-/// Creates an operator of `telematik_id` and signs it in over the portal's API; the token.
-async fn sign_in_operator(
-    store: &Store,
-    client: &reqwest::Client,
-    base: &str,
-    telematik_id: &str,
-    index: usize,
-) -> String {
-    let secret = dcc_auth::totp::TotpSecret::from_bytes([u8::try_from(index % 256).unwrap(); 20]);
-    let password = "load test password";
-    dcc_issuance::operators::create(
-        store,
-        &dcc_issuance::operators::Actor::CommandLine,
-        &dcc_issuance::operators::NewAccount {
-            scope: telematik_id,
-            username: "load",
-            role: dcc_auth::role::Role::Technician,
-            password,
-            totp_secret: Some(&secret),
-        },
-        wall_now().unix_timestamp(),
-        [7; 16],
-    )
-    .await
-    .unwrap();
-    let answer: serde_json::Value = client
-        .post(format!("{base}/api/auth/login"))
-        .json(&serde_json::json!({
-            "username": "load",
-            "password": password,
-            "totp": secret.code_at(wall_now().unix_timestamp()),
-        }))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    answer["token"]
-        .as_str()
-        .unwrap_or_else(|| panic!("sign-in refused: {answer}"))
-        .to_owned()
 }
 
 async fn register(store: &Store, telematik_id: &str, segment: &str) {

@@ -32,7 +32,6 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use dcc_issuance::limits::RateLimits;
 use dcc_pki::dev_pki::DevPki;
 use dcc_pki::institution_request::InstitutionRequest;
 use dcc_pki::layout::Overwrite;
@@ -43,8 +42,12 @@ use dcc_store::Store;
 use dcc_store::pharmacies::{self, NewPharmacy};
 use time::OffsetDateTime;
 
+#[path = "common/load_config.rs"]
+mod load_config;
 #[path = "common/memory.rs"]
 mod memory;
+#[path = "common/operator.rs"]
+mod operator;
 use memory::{rss_kib, rss_parts};
 
 const BODY: &str = r#"{"nam":{"fn":"Müller","gn":"Jürgen"},"dob":"1964-08-12","v":[{"tg":"840539006","vp":"1119349007","mp":"EU/1/20/1528","ma":"ORG-100030215","dn":2,"sd":2,"dt":"2021-05-29"}]}"#;
@@ -126,8 +129,7 @@ fn main() -> ExitCode {
 
 async fn run(settings: &Settings) -> bool {
     let dir = tempfile::tempdir().unwrap();
-    let mut config = Config::development(dir.path());
-    config.limits = RateLimits::unlimited();
+    let mut config = load_config::load_config(dir.path());
     let admin = std::env::var("DCC_TEST_POSTGRES_URL")
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
     let database = format!("dcc_soak_{}", uuid::Uuid::new_v4().simple());
@@ -171,12 +173,10 @@ async fn soak(settings: &Settings, config: &Config, dir: &std::path::Path) -> bo
     )
     .await
     .unwrap();
-    let url = format!(
-        "https://localhost:{}/api/certify/v2/issue",
-        portal.local_addr.port()
-    );
+    let base = format!("https://localhost:{}", portal.local_addr.port());
+    let url = format!("{base}/api/certify/v2/issue");
     let service_ca = std::fs::read(dir.join("pki/service/ca.pem")).unwrap();
-    let clients: Vec<reqwest::Client> = ids
+    let connections: Vec<reqwest::Client> = ids
         .iter()
         .map(|id| {
             let issued = pki
@@ -198,6 +198,13 @@ async fn soak(settings: &Settings, config: &Config, dir: &std::path::Path) -> bo
                 .unwrap()
         })
         .collect();
+    // Every certificate is issued by a signed-in operator: one per client.
+    let mut clients: Vec<(reqwest::Client, String)> = Vec::with_capacity(connections.len());
+    for (index, (client, id)) in connections.into_iter().zip(&ids).enumerate() {
+        let now = wall_now().unix_timestamp();
+        let token = operator::sign_in_operator(&store, &client, &base, id, index, now).await;
+        clients.push((client, format!("Bearer {token}")));
+    }
     let backend = if settings.postgres {
         "PostgreSQL"
     } else {
@@ -309,7 +316,7 @@ struct Phase {
 /// Runs the clients for `seconds` after `warmup`: closed loop (`rate` `None`) or each client
 /// paced to its share of `rate`. Counts what completed after the warm-up.
 async fn phase(
-    clients: &[reqwest::Client],
+    clients: &[(reqwest::Client, String)],
     url: &str,
     rate: Option<f64>,
     warmup: Duration,
@@ -323,8 +330,9 @@ async fn phase(
     let handles: Vec<_> = clients
         .iter()
         .enumerate()
-        .map(|(index, client)| {
-            let (client, url, progress) = (client.clone(), url.to_owned(), progress.clone());
+        .map(|(index, (client, bearer))| {
+            let (client, bearer) = (client.clone(), bearer.clone());
+            let (url, progress) = (url.to_owned(), progress.clone());
             // Clients start spread over one period, so the paced load is even.
             let offset = period.map_or(Duration::ZERO, |p| p * index as u32 / clients.len() as u32);
             tokio::spawn(async move {
@@ -344,6 +352,7 @@ async fn phase(
                     let answer = client
                         .post(&url)
                         .header("content-type", "application/json")
+                        .header("authorization", &bearer)
                         .body(BODY)
                         .send()
                         .await;
