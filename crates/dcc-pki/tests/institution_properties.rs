@@ -206,7 +206,6 @@ fn write_seeds(directory: &std::path::Path) {
 
 /// What the parser must make of a certificate that is right apart from this Admission:
 /// the Telematik-ID, profession OIDs and items, or the first refusal in gematik's order.
-#[expect(clippy::type_complexity, reason = "a test model's plain tuple")]
 fn expected_reading(
     syntax: &AdmissionSyntax,
 ) -> Result<(TelematikId, Vec<ObjectIdentifier>, Vec<String>), InstitutionError> {
