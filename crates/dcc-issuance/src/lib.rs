@@ -15,6 +15,7 @@ pub mod alerts;
 pub mod anomaly;
 pub mod audit;
 pub mod billing;
+pub mod fuzzing;
 pub mod handover;
 pub mod issue;
 pub mod kill_switch;

@@ -25,6 +25,7 @@ pub mod crl;
 pub mod dcc_signing;
 pub mod dev_pki;
 pub mod file_signer;
+pub mod fuzzing;
 pub mod institution;
 pub mod institution_request;
 pub mod layout;

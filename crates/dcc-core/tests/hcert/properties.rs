@@ -130,3 +130,59 @@ proptest! {
         }
     }
 }
+
+/// The German sample certificate, a real-world HC1 string.
+const SAMPLE_HC1: &str = include_str!("../../../../samples/de-vaccination.hc1");
+
+fn sample_cose() -> Vec<u8> {
+    hcert::decode(SAMPLE_HC1.trim()).unwrap().cose_bytes
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    // The decoder under the oracle of the cargo-fuzz target `hc1_decode`: never a panic, and a
+    // decoded payload survives JSON → CBOR → JSON.
+    #[test]
+    fn hc1_decoder_takes_arbitrary_bytes(bytes in proptest::collection::vec(any::<u8>(), 0..800)) {
+        dcc_core::fuzzing::hc1_decode(&bytes);
+        let mut prefixed = b"HC1:".to_vec();
+        prefixed.extend_from_slice(&bytes);
+        dcc_core::fuzzing::hc1_decode(&prefixed);
+    }
+
+    #[test]
+    fn hc1_decoder_takes_arbitrary_base45(text in "HC1:[0-9A-Z $%*+./:-]{0,600}") {
+        dcc_core::fuzzing::hc1_decode(text.as_bytes());
+    }
+
+    // Byte flips and truncations below the transport layers: the mutated COSE is compressed
+    // and Base45-encoded again, so that it reaches the COSE, CWT and CBOR parsers.
+    #[test]
+    fn hc1_decoder_takes_mutated_cose(
+        flips in proptest::collection::vec((any::<proptest::sample::Index>(), 1u8..=255), 0..6),
+        cut in any::<proptest::sample::Index>(),
+        truncate in any::<bool>(),
+    ) {
+        let mut cose = sample_cose();
+        let len = cose.len();
+        for (at, mask) in flips {
+            cose[at.index(len)] ^= mask;
+        }
+        if truncate {
+            cose.truncate(cut.index(len));
+        }
+        let text = hcert::encode_cose(&cose).unwrap();
+        dcc_core::fuzzing::hc1_decode(text.as_bytes());
+        // Raw COSE without zlib takes the decoder's uncompressed path.
+        let raw = format!("HC1:{}", base45::encode(&cose));
+        dcc_core::fuzzing::hc1_decode(raw.as_bytes());
+    }
+}
+
+#[test]
+fn the_sample_passes_the_hc1_oracle() {
+    let decoded = hcert::decode(SAMPLE_HC1.trim()).unwrap();
+    assert_eq!(decoded.payload["v"][0]["co"], "DE");
+    dcc_core::fuzzing::hc1_decode(SAMPLE_HC1.trim().as_bytes());
+}
