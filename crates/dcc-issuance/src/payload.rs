@@ -111,6 +111,9 @@ pub fn opaque_from_random(random: &[u8; 16]) -> String {
 
 /// Dates that cannot be right: events in the future, and recovery dates outside the window
 /// of dcc-spec.md §2.5 (valid from at least 11 days, until at most 180 days after the test).
+/// "Today" is the date in Europe/Berlin, where the pharmacies are: between midnight and 01:00
+/// (02:00 in summer) the UTC date is still yesterday, and a vaccination of today would
+/// otherwise be "in the future".
 /// Recovery `df`/`du` are derived when absent, as the German portal did (`fr` + 28 / + 180 days).
 fn plausibility(
     certificate_type: CertificateType,
@@ -119,7 +122,7 @@ fn plausibility(
     now: OffsetDateTime,
     violations: &mut Vec<FieldViolation>,
 ) {
-    let today = now.date();
+    let today = dcc_calendar::berlin::local_date(now.unix_timestamp());
     let date = |entry: &Map<String, Value>, key: &str| {
         entry.get(key).and_then(Value::as_str).and_then(|text| {
             Date::parse(text, &time::format_description::well_known::Iso8601::DATE).ok()
@@ -279,6 +282,27 @@ mod tests {
         assert!(found.contains(&("/v/0/dn", "schema")), "{found:?}");
         assert!(found.contains(&("/v/0/mp", "value_set")), "{found:?}");
         assert!(found.iter().any(|(path, _)| *path == "/dob"), "{found:?}");
+    }
+
+    #[test]
+    fn today_is_the_pharmacys_date_not_the_utc_date() {
+        // 23:30 UTC on 28 November is 00:30 on 29 November in Berlin.
+        let late = time::macros::datetime!(2026-11-28 23:30 UTC);
+        let body = |day: &str| {
+            request(&format!(
+                r#"{{"nam":{{"fn":"Muster"}},"dob":"1964-08-12",
+                   "v":[{{"tg":"840539006","vp":"1119349007","mp":"EU/1/20/1528",
+                         "ma":"ORG-100030215","dn":2,"sd":2,"dt":"{day}"}}]}}"#
+            ))
+        };
+        assert!(build_payload(&body("2026-11-29"), &context(), "X1", late).is_ok());
+        let Err(PayloadError::Invalid(violations)) =
+            build_payload(&body("2026-11-30"), &context(), "X1", late)
+        else {
+            panic!("a date after Berlin's today was accepted");
+        };
+        assert_eq!(violations[0].path, "/v/0/dt");
+        assert_eq!(violations[0].code, "implausible_date");
     }
 
     #[test]

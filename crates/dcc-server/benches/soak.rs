@@ -42,12 +42,15 @@ use dcc_store::Store;
 use dcc_store::pharmacies::{self, NewPharmacy};
 use time::OffsetDateTime;
 
+#[path = "common/latency.rs"]
+mod latency;
 #[path = "common/load_config.rs"]
 mod load_config;
 #[path = "common/memory.rs"]
 mod memory;
 #[path = "common/operator.rs"]
 mod operator;
+use latency::Histogram;
 use memory::{rss_kib, rss_parts};
 
 const BODY: &str = r#"{"nam":{"fn":"Müller","gn":"Jürgen"},"dob":"1964-08-12","v":[{"tg":"840539006","vp":"1119349007","mp":"EU/1/20/1528","ma":"ORG-100030215","dn":2,"sd":2,"dt":"2021-05-29"}]}"#;
@@ -236,16 +239,8 @@ async fn soak(settings: &Settings, config: &Config, dir: &std::path::Path) -> bo
     let rss_end = rss_kib();
     portal.stop().await;
 
-    let mut latencies = soaked.latencies.clone();
-    latencies.sort_unstable();
+    let latencies = &soaked.latencies;
     let ms = |d: Duration| d.as_secs_f64() * 1000.0;
-    let percentile = |p: f64| {
-        let rank = (p * latencies.len() as f64).ceil() as usize;
-        latencies
-            .get(rank.clamp(1, latencies.len().max(1)) - 1)
-            .copied()
-            .unwrap_or_default()
-    };
     let growth = (rss_end as f64 - rss_start as f64) / rss_start.max(1) as f64;
     println!(
         "soak result: {} answered 200 ({:.0}/s), {} non-200 or failed{}",
@@ -260,9 +255,9 @@ async fn soak(settings: &Settings, config: &Config, dir: &std::path::Path) -> bo
     );
     println!(
         "  latency ms: p50 {:.2}  p99 {:.2}  max {:.2}",
-        ms(percentile(0.50)),
-        ms(percentile(0.99)),
-        ms(latencies.last().copied().unwrap_or_default())
+        ms(latencies.percentile(0.50)),
+        ms(latencies.percentile(0.99)),
+        ms(latencies.max())
     );
     println!(
         "  RSS: start {} MiB, end {} MiB, highest sample {} MiB, peak of the process {} MiB; \
@@ -308,7 +303,9 @@ struct Phase {
     /// 200 answers, warm-up included (each is a ledger row).
     ok_total: u64,
     errors: u64,
-    latencies: Vec<Duration>,
+    /// Latencies of the 200 answers after the warm-up (fixed size: the bookkeeping must not
+    /// grow the process it measures).
+    latencies: Histogram,
     sample_error: Option<String>,
     rss_max: u64,
 }
@@ -374,7 +371,7 @@ async fn phase(
                     match outcome {
                         Ok(()) => {
                             mine.ok += 1;
-                            mine.latencies.push(sent.elapsed());
+                            mine.latencies.record(sent.elapsed());
                         }
                         Err(error) => {
                             mine.errors += 1;
@@ -409,7 +406,7 @@ async fn phase(
         phase.ok += mine.ok;
         phase.ok_total += mine.ok_total;
         phase.errors += mine.errors;
-        phase.latencies.extend(mine.latencies);
+        phase.latencies.merge(&mine.latencies);
         if phase.sample_error.is_none() {
             phase.sample_error = mine.sample_error;
         }

@@ -234,6 +234,7 @@ fn evidence_summary(evidence: &Value) -> Vec<(String, String)> {
             .map(|(name, value)| {
                 let text = match value {
                     Value::String(text) => text.clone(),
+                    Value::Array(items) if name == "operators" => operator_breakdown(items),
                     other => other.to_string(),
                 };
                 (name.clone(), text)
@@ -242,6 +243,26 @@ fn evidence_summary(evidence: &Value) -> Vec<(String, String)> {
         Value::Null => Vec::new(),
         other => vec![(String::new(), other.to_string())],
     }
+}
+
+/// The `operators` evidence of a pharmacy-wide pattern (`[{operator, certificates}]`, most
+/// first) as `17 × 4, 12 × 1`; certificates without an operator count under `–`.
+fn operator_breakdown(items: &[Value]) -> String {
+    items
+        .iter()
+        .map(|item| {
+            let operator = match item.get("operator") {
+                Some(Value::String(id)) => id.clone(),
+                Some(Value::Number(id)) => id.to_string(),
+                _ => "–".to_owned(),
+            };
+            let certificates = item
+                .get("certificates")
+                .map_or_else(String::new, Value::to_string);
+            format!("{operator} × {certificates}")
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// The most alerts one page shows.
@@ -266,5 +287,12 @@ mod tests {
             ]
         );
         assert!(evidence_summary(&Value::Null).is_empty());
+        assert_eq!(
+            evidence_summary(&json!({"operators": [
+                {"operator": "17", "certificates": 4},
+                {"operator": null, "certificates": 1},
+            ]})),
+            [("operators".to_owned(), "17 × 4, – × 1".to_owned())]
+        );
     }
 }

@@ -171,7 +171,8 @@ async fn warnings_are_confirmed_before_issuing_and_field_errors_sit_by_their_fie
 
     browser.fill("#fn", "Nowak").await;
     browser.fill("#dob", "1970-01-01").await;
-    let recent = now().date() - time::Duration::days(3);
+    // Days are counted in the pharmacy's time (Europe/Berlin), as the page counts them.
+    let recent = dcc_calendar::berlin::local_date(now().unix_timestamp()) - time::Duration::days(3);
     browser.fill("#fr", &recent.to_string()).await;
     browser.click("#issue").await;
     // Too early for a recovery certificate: the confirm step lists the warning.
