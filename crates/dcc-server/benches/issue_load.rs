@@ -58,7 +58,6 @@ use dcc_server::config::Config;
 use dcc_server::server::{certificate_server, start_portal};
 use dcc_store::Store;
 use dcc_store::ledger::{self, LedgerEntry};
-use dcc_store::pharmacies::{self, NewPharmacy};
 use time::OffsetDateTime;
 
 #[path = "common/load_config.rs"]
@@ -67,6 +66,8 @@ mod load_config;
 mod memory;
 #[path = "common/operator.rs"]
 mod operator;
+#[path = "common/pharmacy.rs"]
+mod pharmacy;
 
 const ISSUE_PATH: &str = "/api/certify/v2/issue";
 const COUNTRY: &str = "DE";
@@ -271,9 +272,23 @@ async fn run_on(
     pki.write_to(&dir.join("pki"), Overwrite::Refuse).unwrap();
 
     let store = Store::connect(&config.database_url).await.unwrap();
-    register(&store, BENCH_PHARMACY, BENCH_SEGMENT).await;
+    pharmacy::register(
+        &store,
+        BENCH_PHARMACY,
+        BENCH_SEGMENT,
+        "Last-Apotheke",
+        wall_now().unix_timestamp(),
+    )
+    .await;
     for (i, id) in pharmacy_ids.iter().enumerate() {
-        register(&store, id, &format!("LOAD{i}")).await;
+        pharmacy::register(
+            &store,
+            id,
+            &format!("LOAD{i}"),
+            "Last-Apotheke",
+            wall_now().unix_timestamp(),
+        )
+        .await;
     }
     let durability = durability_setting(&store, backend).await;
     let signer = Arc::new(certificate_server(config).unwrap());
@@ -596,23 +611,6 @@ struct LimitFigures {
     fsync: f64,
     in_process: f64,
     clients: usize,
-}
-
-async fn register(store: &Store, telematik_id: &str, segment: &str) {
-    let mut tx = store.begin().await.unwrap();
-    pharmacies::insert(
-        &mut tx,
-        &NewPharmacy {
-            telematik_id,
-            name: "Last-Apotheke",
-            address: "Teststraße 1, 10115 Berlin",
-            issuer_segment: segment,
-            now: wall_now().unix_timestamp(),
-        },
-    )
-    .await
-    .unwrap();
-    dcc_store::commit(tx).await.unwrap();
 }
 
 async fn ledger_count(store: &Store, telematik_ids: &[String]) -> u64 {

@@ -38,8 +38,6 @@ use dcc_pki::layout::Overwrite;
 use dcc_pki::telematik_id::TelematikId;
 use dcc_server::config::Config;
 use dcc_server::server::{certificate_server, connect_store, start_portal};
-use dcc_store::Store;
-use dcc_store::pharmacies::{self, NewPharmacy};
 use time::OffsetDateTime;
 
 #[path = "common/latency.rs"]
@@ -50,6 +48,8 @@ mod load_config;
 mod memory;
 #[path = "common/operator.rs"]
 mod operator;
+#[path = "common/pharmacy.rs"]
+mod pharmacy;
 use latency::Histogram;
 use memory::{rss_kib, rss_parts};
 
@@ -165,7 +165,14 @@ async fn soak(settings: &Settings, config: &Config, dir: &std::path::Path) -> bo
     pki.write_to(&dir.join("pki"), Overwrite::Refuse).unwrap();
     let store = connect_store(config).await.unwrap();
     for (i, id) in ids.iter().enumerate() {
-        register(&store, id, &format!("SOAK{i}")).await;
+        pharmacy::register(
+            &store,
+            id,
+            &format!("SOAK{i}"),
+            "Dauer-Apotheke",
+            wall_now().unix_timestamp(),
+        )
+        .await;
     }
     let signer = Arc::new(certificate_server(config).unwrap());
     let portal = start_portal(
@@ -413,21 +420,4 @@ async fn phase(
     }
     phase.rss_max = rss_max.max(rss_kib());
     phase
-}
-
-async fn register(store: &Store, telematik_id: &str, segment: &str) {
-    let mut tx = store.begin().await.unwrap();
-    pharmacies::insert(
-        &mut tx,
-        &NewPharmacy {
-            telematik_id,
-            name: "Dauer-Apotheke",
-            address: "Teststraße 1, 10115 Berlin",
-            issuer_segment: segment,
-            now: wall_now().unix_timestamp(),
-        },
-    )
-    .await
-    .unwrap();
-    dcc_store::commit(tx).await.unwrap();
 }
