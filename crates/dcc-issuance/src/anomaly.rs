@@ -5,11 +5,12 @@
 //! rule's action through the existing locks and limits, auditing the alert and the action in
 //! the same transaction.
 //!
-//! Why after the commit, in the writer: the answers of the batch are sent before detection
-//! runs, so detection never delays a certificate and a failing detector (logged and counted)
-//! never fails one; and because the writer takes its next batch only after detection has
-//! committed, an automatic lock stops this process's very next certificate, and every other
-//! instance's next batch, which reads the locks in its own transaction. The reads are
+//! Why after the commit, in a task of its own: the answers of the batch are sent before
+//! detection runs and the writer goes on with its next batch meanwhile, so detection never
+//! delays a certificate (its reads count windows that grow with a pharmacy's volume) and a
+//! failing detector (logged and counted) never fails one. An automatic lock stops every
+//! certificate written after the detection round that raised it, on this instance and on every
+//! other, whose writers read the locks in their own transactions. The reads are
 //! aggregates over indexed windows, and the expensive ones (closed hours, the volume baseline)
 //! run only for pharmacies that just issued outside their hours or reached the volume floor.
 
@@ -154,9 +155,13 @@ impl AnomalyDetection {
         }
         for finding in &mut findings {
             if let Some(spans) = attribution::spans(finding, &plan) {
-                let counted =
-                    activity::operators_in_spans(store.pool(), &finding.telematik_id, &spans)
-                        .await?;
+                let counted = activity::operators_in_spans(
+                    store.pool(),
+                    &finding.telematik_id,
+                    &spans,
+                    activity::ATTRIBUTION_LATEST,
+                )
+                .await?;
                 let counts: Vec<OperatorCount> = counted
                     .into_iter()
                     .map(|(operator, certificates)| OperatorCount {

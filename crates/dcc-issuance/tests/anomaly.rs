@@ -181,7 +181,8 @@ async fn night_issuing_warns_then_locks_the_pharmacy(store: Store, _url: String)
             .unwrap();
         assert_eq!(outcome, RecordOutcome::Recorded, "certificate {n}");
     }
-    // The writer evaluated the fifth before it takes the sixth: locked.
+    // Once detection has evaluated the fifth, the sixth is locked.
+    recorder.settled().await.unwrap();
     let sixth = recorder
         .issued(record(entry(5, PHARMACY, night + 3000)))
         .await
@@ -291,6 +292,8 @@ async fn a_burst_throttles_the_pharmacy(store: Store, _url: String) {
             .unwrap();
         assert_eq!(outcome, RecordOutcome::Recorded);
     }
+    // Once detection has evaluated the tenth, the throttle is in force.
+    recorder.settled().await.unwrap();
     let next = recorder
         .issued(record(entry(10, PHARMACY, start + 100)))
         .await
@@ -410,8 +413,10 @@ async fn one_holder_many_times_is_one_alert(store: Store, _url: String) {
         same.holder_key = Some("s".repeat(64));
         let outcome = recorder.issued(record(same)).await.unwrap();
         assert_eq!(outcome, RecordOutcome::Recorded);
+        // One detection round per certificate (a round takes every batch waiting for it, so
+        // without this the number of refreshes would follow the timing).
+        recorder.settled().await.unwrap();
     }
-    recorder.settled().await.unwrap();
     let open = alerts::list(&store, true, 10).await.unwrap();
     assert_eq!(open.len(), 1, "{open:?}");
     assert_eq!(open[0].rule, "holder_repeated");
@@ -458,6 +463,7 @@ async fn lock_operator_stops_the_operator_not_the_colleague(store: Store, _url: 
     };
     let first = recorder.issued(by(0, insider, sunday)).await.unwrap();
     assert_eq!(first, RecordOutcome::Recorded);
+    recorder.settled().await.unwrap();
     let again = recorder.issued(by(1, insider, sunday + 60)).await.unwrap();
     assert_eq!(
         again,
@@ -503,6 +509,7 @@ async fn a_night_pattern_locks_the_operator_it_is_attributed_to(store: Store, _u
             .unwrap();
         assert_eq!(outcome, RecordOutcome::Recorded, "certificate {n}");
     }
+    recorder.settled().await.unwrap();
     let next = recorder
         .issued(by(5, insider, night + 3600 + 1800))
         .await

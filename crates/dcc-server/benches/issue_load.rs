@@ -21,6 +21,7 @@
 //! | `DCC_LOAD_PHARMACIES`     | `--pharmacies N`  | 32               |
 //! | `DCC_LOAD_BACKENDS`       | `sqlite` / `postgres` | both         |
 //! | `DCC_LOAD_HOLDER_KEYS`    |                   | off (`1`: holder keys in the ledger, read by the holder rules) |
+//! | `DCC_LOAD_HTTP1`          |                   | off: HTTP/2 (`1`: the load clients speak HTTP/1.1 keep-alive) |
 //! | `DCC_TEST_POSTGRES_URL`   |                   | `postgres://postgres@127.0.0.1:5432/postgres` (admin URL) |
 //!
 //! Exit status: 0 when every request answered 200 and the durability checks hold; 1 otherwise;
@@ -104,6 +105,7 @@ struct Settings {
     pharmacies: usize,
     backends: Vec<Backend>,
     holder_keys: bool,
+    http1: bool,
 }
 
 impl Settings {
@@ -142,6 +144,7 @@ impl Settings {
             pharmacies: usize::try_from(number(pharmacies, 32)).unwrap().max(1),
             backends,
             holder_keys: env("DCC_LOAD_HOLDER_KEYS").is_some_and(|value| value == "1"),
+            http1: env("DCC_LOAD_HTTP1").is_some_and(|value| value == "1"),
         }
     }
 }
@@ -423,7 +426,11 @@ async fn run_on(
                 reqwest::header::AUTHORIZATION,
                 format!("Bearer {}", tokens[id]).parse().unwrap(),
             );
-            reqwest::Client::builder()
+            let builder = match settings.http1 {
+                true => reqwest::Client::builder().http1_only(),
+                false => reqwest::Client::builder(),
+            };
+            builder
                 .default_headers(headers)
                 .tls_certs_only([reqwest::Certificate::from_pem(&service_ca).unwrap()])
                 .identity(reqwest::Identity::from_pem(identity.as_bytes()).unwrap())

@@ -130,6 +130,15 @@ impl RunningServer {
         }
     }
 
+    /// Returns once the portal's writer has written, and anomaly detection evaluated, every
+    /// certificate answered so far (tests wait for an automatic lock with it). A certificate
+    /// server has no writer and returns at once.
+    pub async fn settled(&self) {
+        if let Some(writer) = &self.writer {
+            let _ = writer.settled().await;
+        }
+    }
+
     /// Waits until the accept loop ends (it ends only on error or after [`Self::stop`]).
     pub async fn wait(self) -> std::io::Result<()> {
         match self.task.await {

@@ -121,10 +121,16 @@ where
 /// Per operator (`None` for certificates without one), the pharmacy's certificates with
 /// `start <= issued_at < end` for any of the half-open `spans`; operators without any are
 /// absent. Read only once a pharmacy-wide anomaly rule fired, to name who is behind it.
+///
+/// Only the latest `latest` certificates of each query (of up to eight spans) are
+/// counted ([`ATTRIBUTION_LATEST`] in service): reading the operator costs a table read per
+/// certificate, and a refresh of a busy pharmacy's pattern would otherwise read every
+/// certificate of its window again; who issued the latest ones is what attribution is for.
 pub async fn operators_in_spans<'e, E>(
     executor: E,
     telematik_id: &str,
     spans: &[(i64, i64)],
+    latest: i64,
 ) -> Result<Vec<(Option<i64>, u64)>, StoreError>
 where
     E: Executor<'e, Database = Any> + Copy,
@@ -138,6 +144,7 @@ where
         }
         for row in query
             .bind(telematik_id)
+            .bind(latest)
             .fetch_all(executor)
             .await
             .map_err(query_error)?
@@ -284,13 +291,16 @@ const IN_SPANS_PREFIX: &str = "SELECT telematik_id, COUNT(*) AS span_count, \
      (issued_at >= $13 AND issued_at < $14) OR (issued_at >= $15 AND issued_at < $16)) \
      AND telematik_id IN ";
 
+/// How many of the latest certificates attribution reads per query of [`operators_in_spans`].
+pub const ATTRIBUTION_LATEST: i64 = 1_000;
+
 const OPERATORS_IN_SPANS: &str = "SELECT operator_id, COUNT(*) AS span_count \
-     FROM certificate_ledger WHERE (\
+     FROM (SELECT operator_id FROM certificate_ledger WHERE (\
      (issued_at >= $1 AND issued_at < $2) OR (issued_at >= $3 AND issued_at < $4) OR \
      (issued_at >= $5 AND issued_at < $6) OR (issued_at >= $7 AND issued_at < $8) OR \
      (issued_at >= $9 AND issued_at < $10) OR (issued_at >= $11 AND issued_at < $12) OR \
      (issued_at >= $13 AND issued_at < $14) OR (issued_at >= $15 AND issued_at < $16)) \
-     AND telematik_id = $17 GROUP BY operator_id";
+     AND telematik_id = $17 ORDER BY issued_at DESC LIMIT $18) AS latest GROUP BY operator_id";
 
 const SAME_HOUR: &str = "SELECT CAST(($1 - issued_at) / 86400 AS BIGINT) AS day_back, \
      COUNT(*) AS hour_count FROM certificate_ledger \
