@@ -363,7 +363,8 @@ async fn run(writer: Writer, mut receiver: mpsc::Receiver<Job>, counters: Arc<Co
                 work => Some((work, job.reply)),
             })
             .unzip();
-        let mut recorded: Vec<&LedgerEntry> = Vec::new();
+        // Positions in `works` of the certificates recorded, for detection.
+        let mut recorded: Vec<usize> = Vec::new();
         let written = match works.is_empty() {
             true => None,
             false => Some(writer.write(&works).await),
@@ -375,9 +376,10 @@ async fn run(writer: Writer, mut receiver: mpsc::Receiver<Job>, counters: Arc<Co
                 counters.batches.fetch_add(1, Ordering::Relaxed);
                 counters.jobs.fetch_add(size, Ordering::Relaxed);
                 counters.largest_batch.fetch_max(size, Ordering::Relaxed);
-                for ((reply, outcome), work) in replies.into_iter().zip(outcomes).zip(&works) {
-                    if let (RecordOutcome::Recorded, Work::Issued(record)) = (&outcome, work) {
-                        recorded.push(&record.entry);
+                let answers = replies.into_iter().zip(outcomes).zip(&works);
+                for (index, ((reply, outcome), work)) in answers.enumerate() {
+                    if let (RecordOutcome::Recorded, Work::Issued(_)) = (&outcome, work) {
+                        recorded.push(index);
                     }
                     // The request may have gone away; its record stands.
                     let _ = reply.send(Ok(outcome));
@@ -396,14 +398,14 @@ async fn run(writer: Writer, mut receiver: mpsc::Receiver<Job>, counters: Arc<Co
             }
             Some(Err(batch_error)) => {
                 tracing::warn!(%batch_error, jobs = works.len(), "batch write failed; writing its jobs one by one");
-                for (work, reply) in works.iter().zip(replies) {
+                for (index, (work, reply)) in works.iter().zip(replies).enumerate() {
                     let outcome = writer.write(std::slice::from_ref(work)).await;
                     let outcome = match outcome {
                         Ok(outcomes) => outcomes.into_iter().next().ok_or(RecordError::Stopped),
                         Err(error) => Err(error.into()),
                     };
-                    if let (Ok(RecordOutcome::Recorded), Work::Issued(record)) = (&outcome, work) {
-                        recorded.push(&record.entry);
+                    if let (Ok(RecordOutcome::Recorded), Work::Issued(_)) = (&outcome, work) {
+                        recorded.push(index);
                     }
                     let _ = reply.send(outcome);
                 }
@@ -416,7 +418,7 @@ async fn run(writer: Writer, mut receiver: mpsc::Receiver<Job>, counters: Arc<Co
                 if count > 0
                     && let Ok(permit) = detection.backlog.clone().acquire_many_owned(count).await
                 {
-                    let recorded = recorded.into_iter().cloned().collect();
+                    let recorded = take_entries(works, &recorded);
                     // A stopped detection task (shutdown) has nothing left to evaluate.
                     let _ = detection.sender.send(Detect::Recorded(recorded, permit));
                 }
@@ -435,6 +437,19 @@ async fn run(writer: Writer, mut receiver: mpsc::Receiver<Job>, counters: Arc<Co
             }
         }
     }
+}
+
+/// The ledger entries of the works at `positions` (ascending), moved out of the batch.
+fn take_entries(works: Vec<Work>, positions: &[usize]) -> Vec<LedgerEntry> {
+    let mut wanted = positions.iter().copied().peekable();
+    works
+        .into_iter()
+        .enumerate()
+        .filter_map(|(index, work)| match work {
+            Work::Issued(record) if wanted.next_if_eq(&index).is_some() => Some(record.entry),
+            _ => None,
+        })
+        .collect()
 }
 
 /// Most committed batches one detection round takes together.
