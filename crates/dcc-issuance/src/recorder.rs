@@ -39,6 +39,7 @@
 //! round that raised it, milliseconds later; [`Recorder::settled`] waits for that round.
 
 use std::collections::{HashMap, HashSet};
+use std::future::Future;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -47,7 +48,7 @@ use dcc_store::audit::AuditRecord;
 use dcc_store::ledger::{self, KeptResponse, LedgerEntry, RecentCount};
 use dcc_store::locks::{self, LockScope};
 use dcc_store::throttles::{self, Throttle};
-use dcc_store::{Store, StoreError};
+use dcc_store::{Backend, Store, StoreError};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, oneshot};
 
 use crate::anomaly::AnomalyDetection;
@@ -198,7 +199,9 @@ struct Counters {
 }
 
 impl Recorder {
-    /// Starts the writer task on the current tokio runtime.
+    /// Starts the writer task (on SQLite on a thread of its own, see [`spawn_on_own_thread`];
+    /// else on the current tokio runtime) and, with anomaly detection on, the detection task
+    /// on the current tokio runtime.
     pub fn start(store: Store, policy: RecordPolicy) -> Self {
         Self::start_with(store, policy, WriterSettings::default())
     }
@@ -216,13 +219,18 @@ impl Recorder {
                 backlog: Arc::new(Semaphore::new(DETECTION_BACKLOG)),
             }
         });
+        let backend = store.backend();
         let writer = Writer {
             store,
             policy,
             settings,
             detection,
         };
-        tokio::spawn(run(writer, receiver, counters.clone()));
+        let writing = run(writer, receiver, counters.clone());
+        match backend {
+            Backend::Sqlite => spawn_on_own_thread(writing),
+            _ => drop(tokio::spawn(writing)),
+        }
         Self {
             sender,
             counters,
@@ -350,6 +358,7 @@ impl Writer {
 }
 
 async fn run(writer: Writer, mut receiver: mpsc::Receiver<Job>, counters: Arc<Counters>) {
+    let mut checkpoints = Checkpoints::take_over(&writer.store);
     let mut jobs = Vec::with_capacity(MAX_BATCH);
     while receiver.recv_many(&mut jobs, MAX_BATCH).await > 0 {
         let mut barriers = Vec::new();
@@ -411,6 +420,7 @@ async fn run(writer: Writer, mut receiver: mpsc::Receiver<Job>, counters: Arc<Co
                 }
             }
         }
+        checkpoints.after_batch(&writer.store).await;
         // The batch is answered; detection takes it from here while the next batch is written.
         match &writer.detection {
             Some(detection) => {
@@ -435,6 +445,128 @@ async fn run(writer: Writer, mut receiver: mpsc::Receiver<Job>, counters: Arc<Co
                     let _ = barrier.send(Ok(RecordOutcome::Recorded));
                 }
             }
+        }
+    }
+    checkpoints.finish().await;
+}
+
+/// At most how often the writer starts a checkpoint of SQLite's write-ahead log.
+const CHECKPOINT_INTERVAL: Duration = Duration::from_millis(100);
+
+/// At most how often the writer completes a checkpoint itself, which lets the log start again
+/// from its beginning.
+const COMPLETE_CHECKPOINT_INTERVAL: Duration = Duration::from_secs(1);
+
+/// The writer's checkpoints of SQLite's write-ahead log, taken over from the commits
+/// ([`Store::defer_checkpoints`]), where SQLite would run one inside the commit that fills the
+/// log past 1,000 pages, holding up the writer and every request waiting for it.
+///
+/// After a batch, at most every [`CHECKPOINT_INTERVAL`] and one at a time, a checkpoint runs on
+/// a read connection while the writer goes on with the next batch; it copies the bulk. Such a
+/// checkpoint never catches up with a writer that keeps appending, so at most every
+/// [`COMPLETE_CHECKPOINT_INTERVAL`], right after one has finished, the writer completes it on
+/// its own connection between two batches ([`Store::complete_checkpoint`]): little is left
+/// to copy then, and the log starts again from its beginning instead of growing.
+struct Checkpoints {
+    /// Set once the store has handed its checkpoints over; until then SQLite keeps them.
+    deferred: Arc<std::sync::atomic::AtomicBool>,
+    started: Instant,
+    completed: Instant,
+    running: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl Checkpoints {
+    /// Asks the store for its checkpoints in a task of its own, so that a writer connection
+    /// held elsewhere at start-up delays only that, not the first batch's answer. Nothing
+    /// changes where the store has no such log.
+    fn take_over(store: &Store) -> Self {
+        let deferred = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let (flag, store) = (deferred.clone(), store.clone());
+        drop(tokio::spawn(async move {
+            match store.defer_checkpoints().await {
+                Ok(taken) => flag.store(taken, Ordering::Release),
+                Err(error) => tracing::warn!(%error, "checkpoints stay with SQLite's commits"),
+            }
+        }));
+        Self {
+            deferred,
+            started: Instant::now(),
+            completed: Instant::now(),
+            running: None,
+        }
+    }
+
+    async fn after_batch(&mut self, store: &Store) {
+        if !self.deferred.load(Ordering::Acquire)
+            || self
+                .running
+                .as_ref()
+                .is_some_and(|task| !task.is_finished())
+        {
+            return;
+        }
+        if self.running.take().is_some() && self.completed.elapsed() >= COMPLETE_CHECKPOINT_INTERVAL
+        {
+            self.completed = Instant::now();
+            if let Err(error) = store.complete_checkpoint().await {
+                tracing::warn!(%error, "checkpoint of the write-ahead log failed; the next one retries");
+            }
+            return;
+        }
+        if self.started.elapsed() < CHECKPOINT_INTERVAL {
+            return;
+        }
+        self.started = Instant::now();
+        let store = store.clone();
+        self.running = Some(tokio::spawn(async move {
+            if let Err(error) = store.checkpoint().await {
+                tracing::warn!(%error, "checkpoint of the write-ahead log failed; the next one retries");
+            }
+        }));
+    }
+
+    /// Waits for the checkpoint in progress (the writer is stopping).
+    async fn finish(self) {
+        if let Some(task) = self.running {
+            let _ = task.await;
+        }
+    }
+}
+
+/// Runs the SQLite writer on a thread of its own, with a single-threaded runtime.
+///
+/// Each batch is several round trips to SQLite's connection thread, and the writer is the one
+/// task every request waits for. Woken from that thread, a task of the shared runtime queues
+/// behind the request tasks the busy workers are running (the global queue is only looked at
+/// every few dozen polls); on its own runtime the writer is polled as soon as an answer is
+/// there. The thread ends with the writer, when the last [`Recorder`] handle is dropped. Should
+/// the thread or its runtime not start, the writer runs on the shared runtime as a fallback.
+fn spawn_on_own_thread(writing: impl Future<Output = ()> + Send + 'static) {
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            tracing::warn!(%error, "the writer's own runtime did not start; it shares the server's");
+            drop(tokio::spawn(writing));
+            return;
+        }
+    };
+    let (start, started) = std::sync::mpsc::channel();
+    let spawned = std::thread::Builder::new()
+        .name("dcc-writer".to_owned())
+        .spawn(move || {
+            if let Ok(writing) = started.recv() {
+                runtime.block_on(writing);
+            }
+        });
+    match spawned {
+        // The thread only waits for its future, so handing it over cannot fail.
+        Ok(_) => drop(start.send(writing)),
+        Err(error) => {
+            tracing::warn!(%error, "the writer's thread did not start; it shares the server's runtime");
+            drop(tokio::spawn(writing));
         }
     }
 }

@@ -109,7 +109,11 @@ impl Sessions {
             return Err(AuthError::OperatorDisabled);
         }
         if now - stored.last_seen_at >= TOUCH_SECONDS {
-            store_operators::touch_session(store.pool(), &token_hash, now).await?;
+            // A write, so on the writer like every other: on SQLite a write through the read
+            // pool would contend for the write lock with the group-commit writer.
+            let mut tx = store.begin().await?;
+            store_operators::touch_session(&mut tx, &token_hash, now).await?;
+            dcc_store::commit(tx).await?;
         }
         let signed_in = SignedInOperator {
             operator: operators::operator_ref(&operator)?,

@@ -562,3 +562,68 @@ async fn a_hanging_transaction_is_abandoned_after_the_write_timeout() {
 fn policy() -> RecordPolicy {
     RecordPolicy::limits_only(RateLimits::unlimited())
 }
+
+/// On a SQLite file the writer takes SQLite's checkpoints out of its commits; the write-ahead
+/// log must still start again from its beginning while writers keep it busy, instead of
+/// growing for as long as the load lasts. The log's header counts those restarts (its
+/// checkpoint sequence number, bytes 12..16), and every certificate answered is in the ledger.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_sqlite_log_starts_again_under_sustained_writes() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("store.db");
+    let store = Store::connect(&format!("sqlite://{}", path.display()))
+        .await
+        .unwrap();
+    register(&store, ACTIVE, "APO1", PharmacyStatus::Active).await;
+    let recorder = Recorder::start(
+        store.clone(),
+        RecordPolicy::limits_only(RateLimits::unlimited()),
+    );
+    let restarts = || {
+        let header = std::fs::read(path.with_extension("db-wal")).unwrap();
+        u32::from_be_bytes(header[12..16].try_into().unwrap())
+    };
+    let before = restarts();
+
+    // Numbers from 11 on: no shared idempotency keys; multiples of ten (the suspended
+    // pharmacy's) are skipped.
+    let next = Arc::new(AtomicUsize::new(11));
+    let until = Instant::now() + Duration::from_secs(4);
+    let writers: Vec<_> = (0..16)
+        .map(|_| {
+            let (recorder, next) = (recorder.clone(), next.clone());
+            tokio::spawn(async move {
+                let mut recorded = 0_u64;
+                while Instant::now() < until {
+                    let n = next.fetch_add(1, Ordering::Relaxed);
+                    if n.is_multiple_of(10) {
+                        continue;
+                    }
+                    let outcome = recorder.issued(record(n)).await.unwrap();
+                    assert_eq!(outcome, RecordOutcome::Recorded, "record {n}");
+                    recorded += 1;
+                }
+                recorded
+            })
+        })
+        .collect();
+    let mut recorded = 0;
+    for writer in writers {
+        recorded += writer.await.unwrap();
+    }
+    recorder.settled().await.unwrap();
+
+    let after = restarts();
+    assert!(
+        after >= before + 2,
+        "the log started again {} times in 4 s of writing",
+        after - before
+    );
+    assert!(recorded > 100, "{recorded}");
+    assert_eq!(
+        ledger::count_by_pharmacy(store.pool(), ACTIVE, 0, i64::MAX)
+            .await
+            .unwrap(),
+        recorded
+    );
+}

@@ -58,6 +58,8 @@ const BODY: &str = r#"{"nam":{"fn":"Müller","gn":"Jürgen"},"dob":"1964-08-12",
 const MAX_GROWTH: f64 = 0.10;
 /// How often RSS and progress are printed during the soak.
 const SAMPLE_EVERY: Duration = Duration::from_secs(10);
+/// The issue's latency goal at half load; answers slower than this are counted per interval.
+const SLOW: Duration = Duration::from_millis(50);
 
 struct Settings {
     soak: u64,
@@ -331,12 +333,16 @@ async fn phase(
     let end = measure_from + Duration::from_secs(seconds);
     let period = rate.map(|rate| Duration::from_secs_f64(clients.len() as f64 / rate.max(1.0)));
     let progress = Arc::new(AtomicU64::new(0));
+    // Per progress interval: the slowest answer (µs) and how many took longer than the goal.
+    let slowest = Arc::new(AtomicU64::new(0));
+    let slow = Arc::new(AtomicU64::new(0));
     let handles: Vec<_> = clients
         .iter()
         .enumerate()
         .map(|(index, (client, bearer))| {
             let (client, bearer) = (client.clone(), bearer.clone());
             let (url, progress) = (url.to_owned(), progress.clone());
+            let (slowest, slow) = (slowest.clone(), slow.clone());
             // Clients start spread over one period, so the paced load is even.
             let offset = period.map_or(Duration::ZERO, |p| p * index as u32 / clients.len() as u32);
             tokio::spawn(async move {
@@ -378,7 +384,13 @@ async fn phase(
                     match outcome {
                         Ok(()) => {
                             mine.ok += 1;
-                            mine.latencies.record(sent.elapsed());
+                            let latency = sent.elapsed();
+                            mine.latencies.record(latency);
+                            let micros = u64::try_from(latency.as_micros()).unwrap_or(u64::MAX);
+                            slowest.fetch_max(micros, Ordering::Relaxed);
+                            if latency > SLOW {
+                                slow.fetch_add(1, Ordering::Relaxed);
+                            }
                         }
                         Err(error) => {
                             mine.errors += 1;
@@ -399,9 +411,12 @@ async fn phase(
             let rss = rss_kib();
             rss_max = rss_max.max(rss);
             println!(
-                "  t={:>4.0} s  requests {:>8}  RSS {} MiB ({})",
+                "  t={:>4.0} s  requests {:>8}  slowest {:>7.1} ms, {:>4} over {} ms  RSS {} MiB ({})",
                 start.elapsed().as_secs_f64(),
                 progress.load(Ordering::Relaxed),
+                slowest.swap(0, Ordering::Relaxed) as f64 / 1000.0,
+                slow.swap(0, Ordering::Relaxed),
+                SLOW.as_millis(),
                 rss / 1024,
                 rss_parts()
             );

@@ -11,7 +11,7 @@ use dcc_issuance::active_pharmacies::ActivePharmacies;
 use dcc_issuance::anomaly::AnomalyDetection;
 use dcc_issuance::audit::AuditEvent;
 use dcc_issuance::issue::SignService;
-use dcc_issuance::recorder::{RecordPolicy, Recorder, WriteTiming, WriterSettings};
+use dcc_issuance::recorder::{RecordPolicy, Recorder, RecorderStats, WriteTiming, WriterSettings};
 use dcc_issuance::signing::{CertificateServer, SigningError, TypeSigner};
 use dcc_pki::file_signer::{FileSigner, FileSignerError};
 use dcc_store::{Store, StoreError, StoreOptions};
@@ -137,6 +137,12 @@ impl RunningServer {
         if let Some(writer) = &self.writer {
             let _ = writer.settled().await;
         }
+    }
+
+    /// What the portal's group-commit writer has committed so far (benchmarks report the
+    /// batch sizes); `None` for a certificate server.
+    pub fn writer_stats(&self) -> Option<RecorderStats> {
+        self.writer.as_ref().map(Recorder::stats)
     }
 
     /// Waits until the accept loop ends (it ends only on error or after [`Self::stop`]).

@@ -112,6 +112,7 @@ migrations! {
     6, "operators", "0006_operators.sql";
     7, "anomaly_alerts", "0007_anomaly_alerts.sql";
     8, "lock_actor", "0008_lock_actor.sql";
+    9, "drop_uci_hash_index", "0009_drop_uci_hash_index.sql";
 }
 
 // `applied_at` is filled by the database clock: it is bookkeeping for operators, never an input

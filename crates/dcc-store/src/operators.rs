@@ -283,15 +283,16 @@ where
     Ok(Some((session_from_row(&row)?, operator_from_row(&row)?)))
 }
 
-/// Notes that a session was used at `at`.
-pub async fn touch_session<'e, E>(executor: E, token_hash: &str, at: i64) -> Result<(), StoreError>
-where
-    E: Executor<'e, Database = Any>,
-{
+/// Notes that a session was used at `at` (a write: in a transaction, see [`crate::Store::begin`]).
+pub async fn touch_session(
+    tx: &mut Transaction<'_, Any>,
+    token_hash: &str,
+    at: i64,
+) -> Result<(), StoreError> {
     sqlx::query(TOUCH_SESSION)
         .bind(at)
         .bind(token_hash)
-        .execute(executor)
+        .execute(&mut **tx)
         .await
         .map_err(query_error)?;
     Ok(())

@@ -58,6 +58,7 @@ backend_suite! {
     ledger::responses_insert_find_purge,
     transactions::rollback_leaves_nothing,
     transactions::commit_keeps_action_and_audit_together,
+    transactions::concurrent_writers_queue_and_both_commit,
     audit::audit_append_builds_valid_chain,
     audit::audit_update_and_delete_are_rejected,
     audit::audit_tampered_detail_is_detected,

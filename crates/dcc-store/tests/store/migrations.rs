@@ -17,7 +17,7 @@ pub async fn migrations_apply_twice(db: TestDb) {
         .iter()
         .map(|row| row.try_get::<i64, _>("version").unwrap())
         .collect();
-    assert_eq!(versions, [1, 2, 3, 4, 5, 6, 7, 8]);
+    assert_eq!(versions, [1, 2, 3, 4, 5, 6, 7, 8, 9]);
     for row in &applied {
         assert_eq!(row.try_get::<String, _>("checksum").unwrap().len(), 64);
     }
@@ -81,6 +81,25 @@ pub async fn connection_settings_are_applied(db: TestDb) {
             assert_eq!(foreign_keys, 1);
             // Negative: KiB, so the pool's page caches stay within 10 × 512 KiB.
             assert_eq!(cache, -512);
+            // Transactions run on the writer connection, with its larger cache.
+            let mut tx = db.store.begin().await.unwrap();
+            let writer_cache: i64 = sqlx::query_scalar("PRAGMA cache_size")
+                .fetch_one(&mut *tx)
+                .await
+                .unwrap();
+            let writer_busy: i64 = sqlx::query_scalar("PRAGMA busy_timeout")
+                .fetch_one(&mut *tx)
+                .await
+                .unwrap();
+            let writer_foreign_keys: i64 = sqlx::query_scalar("PRAGMA foreign_keys")
+                .fetch_one(&mut *tx)
+                .await
+                .unwrap();
+            tx.rollback().await.unwrap();
+            assert_eq!(
+                (writer_cache, writer_busy, writer_foreign_keys),
+                (-8192, 10_000, 1)
+            );
         }
         _ => {
             let database: String = sqlx::query_scalar("SELECT current_database()::TEXT")

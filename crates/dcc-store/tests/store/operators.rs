@@ -128,13 +128,15 @@ pub async fn sessions_end_on_logout_and_disable(db: TestDb) {
         (found.kind.as_str(), operator.username.as_str()),
         ("browser", "carla")
     );
-    operators::touch_session(db.store.pool(), "h1", T0 + 60)
+    let mut tx = db.store.begin().await.unwrap();
+    operators::touch_session(&mut tx, "h1", T0 + 60)
         .await
         .unwrap();
     // Touching never moves the last use backwards.
-    operators::touch_session(db.store.pool(), "h1", T0 + 30)
+    operators::touch_session(&mut tx, "h1", T0 + 30)
         .await
         .unwrap();
+    dcc_store::commit(tx).await.unwrap();
     let (found, _) = operators::find_session(db.store.pool(), "h1")
         .await
         .unwrap()

@@ -74,3 +74,51 @@ pub async fn commit_keeps_action_and_audit_together(db: TestDb) {
     assert_eq!(report.entries, 1);
     assert_eq!(report.first_broken, None);
 }
+
+/// A second write transaction of the same process waits while the first is open (on SQLite for
+/// the one writer connection, on PostgreSQL for the audit head's row lock) and goes on as soon
+/// as the first commits: both entries are in the chain, in order.
+pub async fn concurrent_writers_queue_and_both_commit(db: TestDb) {
+    add_pharmacy(&db.store, PHARMACY_A, "APO1").await;
+    let mut first = db.store.begin().await.unwrap();
+    let appended = audit::append(&mut first, &issued("URN:UVCI:01:DE:APO1/1"))
+        .await
+        .unwrap();
+    assert_eq!(appended.seq, 1);
+
+    let store = db.store.clone();
+    let (done, finished) = tokio::sync::oneshot::channel();
+    let second = tokio::spawn(async move {
+        let mut tx = store.begin().await.unwrap();
+        let appended = audit::append(&mut tx, &issued("URN:UVCI:01:DE:APO1/2"))
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        let _ = done.send(());
+        appended.seq
+    });
+    // The second cannot finish while the first holds the writer.
+    let waited = tokio::time::timeout(std::time::Duration::from_millis(300), finished).await;
+    assert!(
+        waited.is_err(),
+        "the second writer finished while the first was open"
+    );
+    let committed_at = std::time::Instant::now();
+    first.commit().await.unwrap();
+    let second_seq = second.await.unwrap();
+    // It goes on promptly once the first has committed.
+    assert!(
+        committed_at.elapsed() < std::time::Duration::from_millis(500),
+        "{:?}",
+        committed_at.elapsed()
+    );
+    assert_eq!(second_seq, 2);
+    let report = audit::verify_chain(&db.store).await.unwrap();
+    assert_eq!(
+        report,
+        ChainReport {
+            entries: 2,
+            first_broken: None
+        }
+    );
+}
