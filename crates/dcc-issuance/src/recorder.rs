@@ -470,8 +470,8 @@ const COMPLETE_CHECKPOINT_INTERVAL: Duration = Duration::from_secs(1);
 struct Checkpoints {
     /// Set once the store has handed its checkpoints over; until then SQLite keeps them.
     deferred: Arc<std::sync::atomic::AtomicBool>,
-    started: Instant,
-    completed: Instant,
+    started: tokio::time::Instant,
+    completed: tokio::time::Instant,
     running: Option<tokio::task::JoinHandle<()>>,
 }
 
@@ -490,8 +490,8 @@ impl Checkpoints {
         }));
         Self {
             deferred,
-            started: Instant::now(),
-            completed: Instant::now(),
+            started: tokio::time::Instant::now(),
+            completed: tokio::time::Instant::now(),
             running: None,
         }
     }
@@ -507,7 +507,7 @@ impl Checkpoints {
         }
         if self.running.take().is_some() && self.completed.elapsed() >= COMPLETE_CHECKPOINT_INTERVAL
         {
-            self.completed = Instant::now();
+            self.completed = tokio::time::Instant::now();
             if let Err(error) = store.complete_checkpoint().await {
                 tracing::warn!(%error, "checkpoint of the write-ahead log failed; the next one retries");
             }
@@ -516,7 +516,7 @@ impl Checkpoints {
         if self.started.elapsed() < CHECKPOINT_INTERVAL {
             return;
         }
-        self.started = Instant::now();
+        self.started = tokio::time::Instant::now();
         let store = store.clone();
         self.running = Some(tokio::spawn(async move {
             if let Err(error) = store.checkpoint().await {

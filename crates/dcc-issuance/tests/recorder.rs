@@ -588,13 +588,13 @@ async fn the_sqlite_log_starts_again_under_sustained_writes() {
     // Numbers from 11 on: no shared idempotency keys; multiples of ten (the suspended
     // pharmacy's) are skipped.
     let next = Arc::new(AtomicUsize::new(11));
-    let until = Instant::now() + Duration::from_secs(4);
+    let until = instant() + Duration::from_secs(4);
     let writers: Vec<_> = (0..16)
         .map(|_| {
             let (recorder, next) = (recorder.clone(), next.clone());
             tokio::spawn(async move {
                 let mut recorded = 0_u64;
-                while Instant::now() < until {
+                while instant() < until {
                     let n = next.fetch_add(1, Ordering::Relaxed);
                     if n.is_multiple_of(10) {
                         continue;

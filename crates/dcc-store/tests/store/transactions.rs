@@ -103,7 +103,7 @@ pub async fn concurrent_writers_queue_and_both_commit(db: TestDb) {
         waited.is_err(),
         "the second writer finished while the first was open"
     );
-    let committed_at = std::time::Instant::now();
+    let committed_at = tokio::time::Instant::now();
     first.commit().await.unwrap();
     let second_seq = second.await.unwrap();
     // It goes on promptly once the first has committed.
