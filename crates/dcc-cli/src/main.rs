@@ -4,6 +4,11 @@
 //! Thin by design: it parses arguments, reads files and the clock, and calls `dcc-core`,
 //! `dcc-pki` and the `dcc-issuance` use cases.
 
+/// mimalloc instead of glibc's allocator: the issuing path allocates per request in many
+/// threads, and glibc's malloc and free were ~12 % of its CPU samples (BENCHMARKS.md, session 6).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 mod alerts;
 mod audit;
 mod billing;

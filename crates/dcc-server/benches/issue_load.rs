@@ -61,6 +61,8 @@ use dcc_store::Store;
 use dcc_store::ledger::{self, LedgerEntry};
 use time::OffsetDateTime;
 
+#[path = "common/allocator.rs"]
+mod allocator;
 #[path = "common/load_config.rs"]
 mod load_config;
 #[path = "common/memory.rs"]

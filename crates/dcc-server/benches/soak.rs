@@ -40,6 +40,8 @@ use dcc_server::config::Config;
 use dcc_server::server::{certificate_server, connect_store, start_portal};
 use time::OffsetDateTime;
 
+#[path = "common/allocator.rs"]
+mod allocator;
 #[path = "common/latency.rs"]
 mod latency;
 #[path = "common/load_config.rs"]
