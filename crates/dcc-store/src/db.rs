@@ -155,7 +155,8 @@ impl Store {
     /// from now on: SQLite otherwise copies the log into the database file inside the commit
     /// that fills it past 1,000 pages, with the writer (and every request waiting for it)
     /// held up meanwhile. Whoever calls this must then call [`Store::checkpoint`] regularly
-    /// while writing. Should the writer connection ever be replaced, the new one checkpoints
+    /// while writing, and [`Store::complete_checkpoint`] now and then so that the log starts
+    /// again (the portal's group-commit writer does both). Should the writer connection ever be replaced, the new one checkpoints
     /// by itself again, which is slower but safe. Returns whether checkpoints are now
     /// deferred: never on PostgreSQL and for an in-memory database, which have no such log.
     pub async fn defer_checkpoints(&self) -> Result<bool, StoreError> {
