@@ -289,12 +289,13 @@ const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Applied to every pooled SQLite read connection. The busy timeout lets a write of another
 /// process finish instead of failing; foreign keys are off by default in SQLite. The page
-/// cache is 512 KiB per connection (SQLite's default is 2,000 KiB): with ten pooled
-/// connections the default lets the process grow by ~20 MiB as the database grows, which a
-/// long soak shows as memory growth; the operating system's file cache keeps the pages anyway,
-/// and the measured issuing rate does not change (BENCHMARKS.md, soak).
+/// cache is 256 KiB per connection (SQLite's default is 2,000 KiB): each cache fills lazily up
+/// to its bound as the database grows, which a soak shows as memory growth (with the default,
+/// ~20 MiB over ten connections; with 512 KiB it was most of a 10 MiB ramp once the process
+/// itself had become small); the operating system's file cache keeps the pages anyway, and
+/// reads by the pool are not on the issuing path's critical step (BENCHMARKS.md, soak).
 const SQLITE_READ_PRAGMAS: &str =
-    "PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON; PRAGMA cache_size = -512;";
+    "PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON; PRAGMA cache_size = -256;";
 
 /// Applied to the SQLite writer connection: as the read connections, with an 8 MiB page cache,
 /// which holds the index pages the writer goes through (the upper levels of every index and

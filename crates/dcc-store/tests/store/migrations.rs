@@ -79,8 +79,8 @@ pub async fn connection_settings_are_applied(db: TestDb) {
             assert_eq!(journal, "wal");
             assert_eq!(busy, 10_000);
             assert_eq!(foreign_keys, 1);
-            // Negative: KiB, so the pool's page caches stay within 10 × 512 KiB.
-            assert_eq!(cache, -512);
+            // Negative: KiB, so the pool's page caches stay within 10 × 256 KiB.
+            assert_eq!(cache, -256);
             // Transactions run on the writer connection, with its larger cache.
             let mut tx = db.store.begin().await.unwrap();
             let writer_cache: i64 = sqlx::query_scalar("PRAGMA cache_size")
