@@ -156,9 +156,10 @@ impl Store {
     /// that fills it past 1,000 pages, with the writer (and every request waiting for it)
     /// held up meanwhile. Whoever calls this must then call [`Store::checkpoint`] regularly
     /// while writing, and [`Store::complete_checkpoint`] now and then so that the log starts
-    /// again (the portal's group-commit writer does both). Should the writer connection ever be replaced, the new one checkpoints
-    /// by itself again, which is slower but safe. Returns whether checkpoints are now
-    /// deferred: never on PostgreSQL and for an in-memory database, which have no such log.
+    /// again (the portal's group-commit writer does both). Should the writer connection ever
+    /// be replaced, the new one checkpoints by itself again, which is slower but safe.
+    /// Returns whether checkpoints are now deferred: never on PostgreSQL and for an in-memory
+    /// database, which have no such log.
     pub async fn defer_checkpoints(&self) -> Result<bool, StoreError> {
         if !self.write_ahead_log {
             return Ok(false);
@@ -211,8 +212,6 @@ impl Store {
 
     async fn connect_sqlite(url: &str, options: StoreOptions) -> Result<Self, StoreError> {
         let in_memory = url.contains(":memory:") || url.contains("mode=memory");
-        // Every Any connection re-parses the URL, and each parse of an in-memory URL names a
-        // fresh database, so an in-memory store must stay on one connection.
         let url = if in_memory || url.contains("mode=") {
             url.to_owned()
         } else if url.contains('?') {
@@ -221,7 +220,9 @@ impl Store {
             format!("{url}?mode=rwc")
         };
         if in_memory {
-            // One connection holds the whole database: it is the writer too.
+            // Every Any connection re-parses the URL, and each parse of an in-memory URL names
+            // a fresh database, so an in-memory store stays on one connection, which is the
+            // writer too.
             let pool = sqlite_pool(&url, 1, options.acquire_timeout, SQLITE_READ_PRAGMAS).await?;
             return Ok(Self {
                 writer: pool.clone(),
